@@ -1,0 +1,48 @@
+package dev.kiln.core.registry;
+
+import dev.kiln.core.model.InferenceRequest;
+import dev.kiln.core.model.InferenceResult;
+import dev.kiln.core.model.LoadedModel;
+import dev.kiln.core.model.ModelSignature;
+import java.util.List;
+
+/**
+ * A hold on one ready version for the length of a request. While any lease is open the version is
+ * not closed, even if the repository has moved on; close the lease when the request is answered.
+ */
+public final class Lease implements AutoCloseable {
+  private final Slot slot;
+  private boolean closed;
+
+  Lease(Slot slot) {
+    this.slot = slot;
+  }
+
+  public String model() {
+    return slot.model;
+  }
+
+  public long version() {
+    return slot.version;
+  }
+
+  public ModelSignature signature() {
+    return slot.signature();
+  }
+
+  public LoadedModel loaded() {
+    return slot.loaded();
+  }
+
+  public List<InferenceResult> execute(List<InferenceRequest> batch) {
+    return slot.loaded().execute(batch);
+  }
+
+  @Override
+  public void close() {
+    if (!closed) {
+      closed = true;
+      slot.release();
+    }
+  }
+}

@@ -1,0 +1,2 @@
+/** Time as an injected dependency. */
+package dev.kiln.core.time;
