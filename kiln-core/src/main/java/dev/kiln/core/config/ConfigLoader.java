@@ -68,7 +68,8 @@ public final class ConfigLoader {
       try {
         flatten("", YAML.readTree(Files.readAllBytes(file)), fromFile, new HashSet<>());
       } catch (IOException e) {
-        throw new IllegalArgumentException("cannot read config file " + file + ": " + e.getMessage());
+        throw new IllegalArgumentException(
+            "cannot read config file " + file + ": " + e.getMessage());
       }
       merge(values, fromFile, known, "config file " + file);
     }
@@ -90,12 +91,11 @@ public final class ConfigLoader {
 
   static <T> T bind(Map<String, String> values, String prefix, Class<T> type) {
     Map<String, String> sub = new TreeMap<>();
-    values.forEach(
-        (k, v) -> {
-          if (k.startsWith(prefix + ".")) {
-            sub.put(k.substring(prefix.length() + 1), v);
-          }
-        });
+    values.forEach((k, v) -> {
+      if (k.startsWith(prefix + ".")) {
+        sub.put(k.substring(prefix.length() + 1), v);
+      }
+    });
     try {
       return YAML.convertValue(unflatten(sub, Set.of()), type);
     } catch (IllegalArgumentException e) {
@@ -116,13 +116,14 @@ public final class ConfigLoader {
 
   private static void flatten(
       String prefix, JsonNode node, Map<String, String> out, Set<String> listKeys) {
-    if (node == null || node.isNull()) {
+    if (node == null || node.isNull() || node.isMissingNode()) {
       return;
     }
     if (node.isObject()) {
       for (var it = node.properties().iterator(); it.hasNext(); ) {
         var e = it.next();
-        flatten(prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey(), e.getValue(), out, listKeys);
+        flatten(
+            prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey(), e.getValue(), out, listKeys);
       }
     } else if (node.isArray()) {
       List<String> items = new ArrayList<>();
@@ -137,19 +138,18 @@ public final class ConfigLoader {
   @SuppressWarnings("unchecked")
   private static Map<String, Object> unflatten(Map<String, String> values, Set<String> listKeys) {
     Map<String, Object> root = new LinkedHashMap<>();
-    values.forEach(
-        (key, value) -> {
-          String[] parts = key.split("\\.");
-          Map<String, Object> node = root;
-          for (int i = 0; i < parts.length - 1; i++) {
-            node = (Map<String, Object>) node.computeIfAbsent(parts[i], k -> new LinkedHashMap<>());
-          }
-          Object leaf =
-              listKeys.contains(key)
-                  ? Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList()
-                  : value;
-          node.put(parts[parts.length - 1], leaf);
-        });
+    values.forEach((key, value) -> {
+      String[] parts = key.split("\\.");
+      Map<String, Object> node = root;
+      for (int i = 0; i < parts.length - 1; i++) {
+        node = (Map<String, Object>) node.computeIfAbsent(parts[i], k -> new LinkedHashMap<>());
+      }
+      Object leaf =
+          listKeys.contains(key)
+              ? Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList()
+              : value;
+      node.put(parts[parts.length - 1], leaf);
+    });
     return root;
   }
 
@@ -180,7 +180,7 @@ public final class ConfigLoader {
               throw new IllegalArgumentException(
                   "not a duration: '" + text + "' (units: ns, us, ms, s, m, h)");
         };
-    return Duration.ofNanos((long) nanos);
+    return Duration.ofNanos(Math.round(nanos));
   }
 
   private static final class DurationDeserializer extends StdScalarDeserializer<Duration> {

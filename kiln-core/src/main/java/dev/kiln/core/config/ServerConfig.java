@@ -14,7 +14,8 @@ public record ServerConfig(
   public ServerConfig {
     Checks.require(host != null && !host.isBlank(), "server.host must not be empty");
     Checks.require(port >= 0 && port <= 65535, "server.port must be 0..65535, was %d", port);
-    Checks.require(maxBodyBytes >= 1024, "server.max-body-bytes must be >= 1024, was %d", maxBodyBytes);
+    Checks.require(
+        maxBodyBytes >= 1024, "server.max-body-bytes must be >= 1024, was %d", maxBodyBytes);
     Checks.require(
         shutdownTimeout != null && !shutdownTimeout.isNegative(),
         "server.shutdown-timeout must be >= 0");

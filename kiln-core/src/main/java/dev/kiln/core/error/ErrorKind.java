@@ -15,7 +15,9 @@ public enum ErrorKind {
   PAYLOAD_TOO_LARGE,
   /** An admin operation without the right token. */
   UNAUTHORIZED,
-  /** The operation is not allowed in the server's current mode (e.g. load without explicit mode). */
+  /**
+   * The operation is not allowed in the server's current mode (e.g. load without explicit mode).
+   */
   CONFLICT,
   /** Queue full or too many requests in flight: retry later. */
   OVERLOADED,

@@ -34,7 +34,9 @@ public enum DataType {
     return arrayType;
   }
 
-  /** Parses a v2 datatype name. Names Kiln does not support yet are UNSUPPORTED, unknown INVALID. */
+  /**
+   * Parses a v2 datatype name. Names Kiln does not support yet are UNSUPPORTED, unknown INVALID.
+   */
   public static DataType parse(String name, String field) {
     if (name == null) {
       throw KilnException.invalid("%s: datatype is required", field);

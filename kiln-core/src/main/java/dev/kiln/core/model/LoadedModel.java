@@ -4,8 +4,8 @@ import java.util.List;
 
 /**
  * One version of one model, loaded by a {@link ModelRuntime} and ready to execute. It must be safe
- * to call {@link #execute} from several threads at once. {@link #close()} is called once, after
- * the last in-flight call has returned.
+ * to call {@link #execute} from several threads at once. {@link #close()} is called once, after the
+ * last in-flight call has returned.
  */
 public interface LoadedModel extends AutoCloseable {
   /** The inputs and outputs as the model file declares them (the registry merges the config). */

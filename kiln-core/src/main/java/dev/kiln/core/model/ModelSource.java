@@ -10,11 +10,7 @@ import java.util.Map;
  * from its config file, and the server config (for runtime-wide settings such as thread counts).
  */
 public record ModelSource(
-    String model,
-    long version,
-    Path directory,
-    Map<String, String> parameters,
-    KilnConfig config) {
+    String model, long version, Path directory, Map<String, String> parameters, KilnConfig config) {
   public ModelSource {
     Checks.require(model != null && !model.isEmpty(), "model name is required");
     Checks.require(version >= 1, "version must be >= 1, was %d", version);

@@ -28,7 +28,8 @@ public record TensorSpec(
     labels = labels == null ? List.of() : List.copyOf(labels);
     if (!features.isEmpty()) {
       Checks.require(
-          shape.length >= 1 && (shape[shape.length - 1] == -1 || shape[shape.length - 1] == features.size()),
+          shape.length >= 1
+              && (shape[shape.length - 1] == -1 || shape[shape.length - 1] == features.size()),
           "tensor %s: %d feature names do not fit shape %s",
           name,
           features.size(),

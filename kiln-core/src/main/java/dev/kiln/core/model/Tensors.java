@@ -98,8 +98,7 @@ public final class Tensors {
     if (signature.maxBatchSize() > 0 && batch > signature.maxBatchSize()) {
       throw dev.kiln.core.error.KilnException.invalid(
           "inputs: batch size %d exceeds the model's max-batch-size %d",
-          batch,
-          signature.maxBatchSize());
+          batch, signature.maxBatchSize());
     }
     for (String out : request.outputs()) {
       Checks.requireInput(

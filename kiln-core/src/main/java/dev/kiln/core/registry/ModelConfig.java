@@ -1,5 +1,6 @@
 package dev.kiln.core.registry;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.core.config.ConfigLoader;
 import dev.kiln.core.error.Checks;
@@ -12,7 +13,8 @@ import java.util.Map;
 /**
  * The optional per-model config file, {@code <repo>/<model>/config.yaml} (YAML or JSON; the
  * counterpart of Triton's {@code config.pbtxt}). Every key is optional: what the model file itself
- * declares is inferred, and what is given here overrides or adds to it. See docs/model-repository.md.
+ * declares is inferred, and what is given here overrides or adds to it. See
+ * docs/model-repository.md.
  *
  * @param backend the runtime name ({@code onnxruntime}, ...); inferred from the files when empty
  * @param maxBatchSize the largest batch accepted; 0 means unlimited
@@ -65,8 +67,12 @@ public record ModelConfig(
       return empty();
     }
     ObjectMapper mapper = ConfigLoader.mapper();
-    try {
-      ModelConfig c = mapper.readValue(file.toFile(), ModelConfig.class);
+    try (JsonParser p = mapper.createParser(file.toFile())) {
+      // An empty or comments-only file has no document: it declares nothing, like no file at all.
+      if (p.nextToken() == null) {
+        return empty();
+      }
+      ModelConfig c = mapper.readValue(p, ModelConfig.class);
       return c == null ? empty() : c;
     } catch (IOException | IllegalArgumentException e) {
       throw new IllegalArgumentException(

@@ -86,7 +86,8 @@ public final class ModelRegistry implements AutoCloseable {
     if (mode == ModelControl.POLL) {
       long ms = config.repository().pollInterval().toMillis();
       poller =
-          Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("kiln-poll").factory());
+          Executors.newSingleThreadScheduledExecutor(
+              Thread.ofPlatform().daemon().name("kiln-poll").factory());
       poller.scheduleWithFixedDelay(this::safeRescan, ms, ms, TimeUnit.MILLISECONDS);
     }
   }
@@ -99,7 +100,9 @@ public final class ModelRegistry implements AutoCloseable {
     }
   }
 
-  /** Brings every model in line with the repository: new models and versions load, gone ones retire. */
+  /**
+   * Brings every model in line with the repository: new models and versions load, gone ones retire.
+   */
   public void rescan() {
     changes.lock();
     try {
@@ -204,7 +207,8 @@ public final class ModelRegistry implements AutoCloseable {
       }
       long ms = (ticker.nanos() - start) / 1_000_000;
       slot.ready(loaded, merged, ms);
-      LOG.log(Level.INFO, "loaded {0} version {1} ({2}) in {3} ms", name, version, runtime.name(), ms);
+      LOG.log(
+          Level.INFO, "loaded {0} version {1} ({2}) in {3} ms", name, version, runtime.name(), ms);
     } catch (RuntimeException | LinkageError e) {
       long ms = (ticker.nanos() - start) / 1_000_000;
       String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
@@ -278,10 +282,7 @@ public final class ModelRegistry implements AutoCloseable {
           }
         }
         if (slot == null) {
-          String why =
-              versions.isEmpty()
-                  ? entry.reason
-                  : versions.lastEntry().getValue().reason();
+          String why = versions.isEmpty() ? entry.reason : versions.lastEntry().getValue().reason();
           throw notReady(name, -1, why);
         }
       }
@@ -297,7 +298,8 @@ public final class ModelRegistry implements AutoCloseable {
   private static KilnException notReady(String name, long version, String why) {
     String v = version > 0 ? " version " + version : "";
     String reason = why == null || why.isEmpty() ? "" : ": " + why;
-    return KilnException.of(ErrorKind.MODEL_NOT_READY, "model '%s'%s is not ready%s", name, v, reason);
+    return KilnException.of(
+        ErrorKind.MODEL_NOT_READY, "model '%s'%s is not ready%s", name, v, reason);
   }
 
   /** Every model known to the registry, by name. */
@@ -332,22 +334,26 @@ public final class ModelRegistry implements AutoCloseable {
       return all.stream()
           .filter(s -> s.version() == version.getAsLong())
           .findFirst()
-          .orElseThrow(
-              () ->
-                  KilnException.of(
-                      ErrorKind.MODEL_NOT_FOUND,
-                      "model '%s' has no version %d",
-                      name,
-                      version.getAsLong()));
+          .orElseThrow(() ->
+              KilnException.of(
+                  ErrorKind.MODEL_NOT_FOUND,
+                  "model '%s' has no version %d",
+                  name,
+                  version.getAsLong()));
     }
     return all.stream()
         .filter(s -> s.state() == ModelState.READY)
         .reduce((a, b) -> b)
-        .orElseGet(
-            () ->
-                all.isEmpty()
-                    ? new VersionStatus(name, 0, ModelState.UNAVAILABLE, modelReason(name), 0, java.util.Optional.empty())
-                    : all.getLast());
+        .orElseGet(() ->
+            all.isEmpty()
+                ? new VersionStatus(
+                    name,
+                    0,
+                    ModelState.UNAVAILABLE,
+                    modelReason(name),
+                    0,
+                    java.util.Optional.empty())
+                : all.getLast());
   }
 
   /** True when every model has a ready version and no version is loading or failed. */

@@ -17,7 +17,9 @@ final class Runtimes {
   }
 
   static List<ModelRuntime> discover() {
-    return ServiceLoader.load(ModelRuntime.class).stream().map(ServiceLoader.Provider::get).toList();
+    return ServiceLoader.load(ModelRuntime.class).stream()
+        .map(ServiceLoader.Provider::get)
+        .toList();
   }
 
   ModelRuntime choose(String backend, Path versionDirectory) {
@@ -25,22 +27,20 @@ final class Runtimes {
       return all.stream()
           .filter(r -> r.name().equals(backend))
           .findFirst()
-          .orElseThrow(
-              () ->
-                  KilnException.of(
-                      ErrorKind.UNSUPPORTED,
-                      "backend '%s' is not available; installed: %s",
-                      backend,
-                      all.stream().map(ModelRuntime::name).toList()));
+          .orElseThrow(() ->
+              KilnException.of(
+                  ErrorKind.UNSUPPORTED,
+                  "backend '%s' is not available; installed: %s",
+                  backend,
+                  all.stream().map(ModelRuntime::name).toList()));
     }
     return all.stream()
         .filter(r -> r.claims(versionDirectory) > 0)
         .max(Comparator.comparingInt(r -> r.claims(versionDirectory)))
-        .orElseThrow(
-            () ->
-                KilnException.of(
-                    ErrorKind.UNSUPPORTED,
-                    "no runtime recognises the files in %s; name a backend in config.yaml",
-                    versionDirectory));
+        .orElseThrow(() ->
+            KilnException.of(
+                ErrorKind.UNSUPPORTED,
+                "no runtime recognises the files in %s; name a backend in config.yaml",
+                versionDirectory));
   }
 }

@@ -8,10 +8,10 @@ import java.util.Map;
 import java.util.TreeSet;
 
 /**
- * Which versions of a model to serve, as Triton's {@code version_policy}: the latest N (default
- * 1), all, or a specific list. In {@code config.yaml}: {@code version-policy: latest}, {@code
- * version-policy: all}, {@code version-policy: {latest: 2}} or {@code version-policy: {specific: [1,
- * 3]}}.
+ * Which versions of a model to serve, as Triton's {@code version_policy}: the latest N (default 1),
+ * all, or a specific list. In {@code config.yaml}: {@code version-policy: latest}, {@code
+ * version-policy: all}, {@code version-policy: {latest: 2}} or {@code version-policy: {specific:
+ * [1, 3]}}.
  */
 public record VersionPolicy(Kind kind, int latest, List<Long> specific) {
   public enum Kind {
@@ -43,7 +43,8 @@ public record VersionPolicy(Kind kind, int latest, List<Long> specific) {
       var e = m.entrySet().iterator().next();
       switch (String.valueOf(e.getKey())) {
         case "latest" -> {
-          Object n = e.getValue() instanceof Map<?, ?> inner ? inner.get("num-versions") : e.getValue();
+          Object n =
+              e.getValue() instanceof Map<?, ?> inner ? inner.get("num-versions") : e.getValue();
           return new VersionPolicy(Kind.LATEST, Integer.parseInt(String.valueOf(n)), List.of());
         }
         case "all" -> {
@@ -55,7 +56,8 @@ public record VersionPolicy(Kind kind, int latest, List<Long> specific) {
             return new VersionPolicy(
                 Kind.SPECIFIC, 0, c.stream().map(x -> Long.parseLong(String.valueOf(x))).toList());
           }
-          throw new IllegalArgumentException("version-policy specific: expected a list of versions");
+          throw new IllegalArgumentException(
+              "version-policy specific: expected a list of versions");
         }
         default -> {}
       }

@@ -1,0 +1,2 @@
+/** The protocol-independent inference path: acquire, validate, execute, time. */
+package dev.kiln.core.inference;

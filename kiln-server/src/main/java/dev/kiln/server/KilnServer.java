@@ -1,0 +1,140 @@
+package dev.kiln.server;
+
+import dev.kiln.core.config.KilnConfig;
+import dev.kiln.core.inference.InferenceService;
+import dev.kiln.core.model.ModelRuntime;
+import dev.kiln.core.registry.ModelRegistry;
+import dev.kiln.core.time.Ticker;
+import dev.kiln.server.http.Endpoints;
+import dev.kiln.server.http.HealthRoutes;
+import dev.kiln.server.http.Problems;
+import dev.kiln.server.http.RepositoryRoutes;
+import dev.kiln.server.http.V1Routes;
+import dev.kiln.server.http.V2Routes;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+
+/**
+ * A running Kiln: the registry with its models, the inference path, and the HTTP server. Start one
+ * in code with {@link #start(KilnConfig)}; tests use port 0 and read {@link #port()}.
+ */
+public final class KilnServer implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(KilnServer.class.getName());
+
+  private final KilnConfig config;
+  private final ModelRegistry registry;
+  private final Endpoints endpoints;
+  private final WebServer web;
+  private volatile boolean stopped;
+
+  private KilnServer(
+      KilnConfig config, ModelRegistry registry, Endpoints endpoints, WebServer web) {
+    this.config = config;
+    this.registry = registry;
+    this.endpoints = endpoints;
+    this.web = web;
+  }
+
+  /** Loads the repository per the model-control mode and starts serving. */
+  public static KilnServer start(KilnConfig config) {
+    return start(config, ModelRegistry.discoverRuntimes(), Ticker.system());
+  }
+
+  public static KilnServer start(KilnConfig config, List<ModelRuntime> runtimes, Ticker ticker) {
+    var registry = new ModelRegistry(config, runtimes, ticker);
+    try {
+      registry.start();
+      var service = new InferenceService(registry, ticker);
+      var endpoints = new Endpoints(config.server().maxBodyBytes());
+      String version = version();
+      HttpRouting.Builder routing = HttpRouting.builder();
+      new V2Routes(service, endpoints, version, config.server().strictReadiness()).register(routing);
+      new RepositoryRoutes(
+              registry, endpoints, config.repository().modelControl(), config.server().adminToken())
+          .register(routing);
+      new V1Routes(service, endpoints).register(routing);
+      new HealthRoutes(registry, endpoints, version, ticker).register(routing);
+      routing.any(endpoints.notFound());
+      WebServer web =
+          WebServer.builder()
+              .host(config.server().host())
+              .port(config.server().port())
+              .shutdownHook(false)
+              .maxPayloadSize(config.server().maxBodyBytes() + 1)
+              .routing(routing)
+              .build()
+              .start();
+      LOG.log(
+          Level.INFO,
+          "Kiln {0} serving {1} on http://{2}:{3,number,#}",
+          version,
+          registry.repository().root(),
+          config.server().host(),
+          web.port());
+      return new KilnServer(config, registry, endpoints, web);
+    } catch (RuntimeException e) {
+      registry.close();
+      throw e;
+    }
+  }
+
+  public int port() {
+    return web.port();
+  }
+
+  public ModelRegistry registry() {
+    return registry;
+  }
+
+  /**
+   * Graceful stop: refuse new requests (503), wait up to {@code server.shutdown-timeout} for those in
+   * flight, then stop the HTTP server and close every model.
+   */
+  @Override
+  public synchronized void close() {
+    if (stopped) {
+      return;
+    }
+    stopped = true;
+    endpoints.drain();
+    Duration timeout = config.server().shutdownTimeout();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (endpoints.inFlight() > 0 && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    if (endpoints.inFlight() > 0) {
+      LOG.log(Level.WARNING, "stopping with {0} requests still in flight", endpoints.inFlight());
+    }
+    web.stop();
+    registry.close();
+    LOG.log(Level.INFO, "Kiln stopped");
+  }
+
+  /** The status a problem of this kind is answered with (exposed for tests and docs). */
+  public static int statusOf(dev.kiln.core.error.ErrorKind kind) {
+    return Problems.status(kind);
+  }
+
+  public static String version() {
+    try (InputStream in = KilnServer.class.getResourceAsStream("version.properties")) {
+      var p = new Properties();
+      if (in != null) {
+        p.load(in);
+      }
+      return p.getProperty("version", "dev");
+    } catch (IOException e) {
+      return "dev";
+    }
+  }
+}

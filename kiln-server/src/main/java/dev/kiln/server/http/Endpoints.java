@@ -1,0 +1,142 @@
+package dev.kiln.server.http;
+
+import dev.kiln.core.error.ErrorKind;
+import dev.kiln.core.error.KilnException;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Wraps every route: gives the request an id, counts it in flight (for draining on shutdown),
+ * limits the body, and turns every failure into a problem response. 4xx log at DEBUG, 5xx at
+ * WARNING with the stack, each with the request id.
+ */
+public final class Endpoints {
+  private static final System.Logger LOG = System.getLogger(Endpoints.class.getName());
+  static final HeaderName REQUEST_ID = HeaderNames.create("X-Request-Id");
+
+  private final long maxBodyBytes;
+  private final AtomicInteger inFlight = new AtomicInteger();
+  private final AtomicLong sequence = new AtomicLong();
+  private final String prefix = UUID.randomUUID().toString().substring(0, 8);
+  private volatile boolean draining;
+
+  public Endpoints(long maxBodyBytes) {
+    this.maxBodyBytes = maxBodyBytes;
+  }
+
+  /** A route body. {@code model} in the context is filled in when known, for the problem body. */
+  @FunctionalInterface
+  interface Endpoint {
+    void handle(ServerRequest req, ServerResponse res, Call call) throws Exception;
+  }
+
+  /** Per-request context. */
+  static final class Call {
+    final String requestId;
+    String model;
+
+    Call(String requestId) {
+      this.requestId = requestId;
+    }
+  }
+
+  Handler wrap(Endpoint endpoint) {
+    return (req, res) -> {
+      String id =
+          req.headers()
+              .first(REQUEST_ID)
+              .filter(s -> !s.isBlank() && s.length() <= 128)
+              .orElseGet(() -> prefix + "-" + sequence.incrementAndGet());
+      res.header(REQUEST_ID, id);
+      Call call = new Call(id);
+      inFlight.incrementAndGet();
+      try {
+        if (draining) {
+          throw new KilnException(ErrorKind.MODEL_NOT_READY, "the server is shutting down");
+        }
+        endpoint.handle(req, res, call);
+      } catch (KilnException e) {
+        if (Problems.status(e.kind()) >= 500) {
+          LOG.log(Level.WARNING, "request " + id + " failed: " + e.getMessage(), e);
+        } else {
+          LOG.log(Level.DEBUG, "request {0}: {1}", id, e.getMessage());
+        }
+        sendProblem(res, e, call);
+      } catch (UncheckedIOException e) {
+        // The client went away or sent a broken stream: nothing useful to answer.
+        LOG.log(Level.DEBUG, "request {0}: i/o: {1}", id, e.getMessage());
+        sendProblem(res, KilnException.invalid("could not read the request: %s", e.getMessage()), call);
+      } catch (Exception | LinkageError | StackOverflowError e) {
+        LOG.log(Level.WARNING, "request " + id + " failed unexpectedly", e);
+        sendProblem(res, new KilnException(ErrorKind.INTERNAL, "unexpected", e), call);
+      } finally {
+        inFlight.decrementAndGet();
+      }
+    };
+  }
+
+  /** The fallback route: 404 as a problem, naming the method and path. */
+  public Handler notFound() {
+    return wrap(
+        (req, res, c) -> {
+          throw KilnException.of(
+              ErrorKind.MODEL_NOT_FOUND,
+              "no route for %s %s",
+              req.prologue().method().text(),
+              req.path().path());
+        });
+  }
+
+  private static void sendProblem(ServerResponse res, KilnException e, Call call) {
+    if (!res.isSent()) {
+      Problems.send(res, e, call.model, call.requestId);
+    }
+  }
+
+  /** Reads the whole body, refusing (413) more than the limit whether or not it says its length. */
+  byte[] body(ServerRequest req) {
+    var declared = req.headers().contentLength();
+    if (declared.isPresent() && declared.getAsLong() > maxBodyBytes) {
+      throw tooLarge(declared.getAsLong());
+    }
+    if (!req.content().hasEntity()) {
+      return new byte[0];
+    }
+    try (InputStream in = req.content().inputStream()) {
+      byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBodyBytes + 1));
+      if (bytes.length > maxBodyBytes) {
+        throw tooLarge(bytes.length);
+      }
+      return bytes;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private KilnException tooLarge(long size) {
+    return KilnException.of(
+        ErrorKind.PAYLOAD_TOO_LARGE,
+        "request body of %d bytes exceeds server.max-body-bytes (%d)",
+        size,
+        maxBodyBytes);
+  }
+
+  public int inFlight() {
+    return inFlight.get();
+  }
+
+  /** New requests are refused with 503 from now on; in-flight ones finish. */
+  public void drain() {
+    draining = true;
+  }
+}

@@ -1,0 +1,96 @@
+package dev.kiln.server.http;
+
+import dev.kiln.core.registry.ModelRegistry;
+import dev.kiln.core.registry.ModelState;
+import dev.kiln.core.registry.VersionStatus;
+import dev.kiln.core.time.Ticker;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.util.List;
+
+/**
+ * {@code GET /health}: one JSON answer for people and dashboards (status, version, uptime, models
+ * loaded and failed with reasons, dependencies). Probes should use /v2/health/live and /ready.
+ */
+public final class HealthRoutes {
+  private final ModelRegistry registry;
+  private final Endpoints endpoints;
+  private final String version;
+  private final Ticker ticker;
+  private final long startNanos;
+
+  public HealthRoutes(ModelRegistry registry, Endpoints endpoints, String version, Ticker ticker) {
+    this.registry = registry;
+    this.endpoints = endpoints;
+    this.version = version;
+    this.ticker = ticker;
+    this.startNanos = ticker.nanos();
+  }
+
+  public void register(HttpRouting.Builder r) {
+    r.get("/health", endpoints.wrap(this::health));
+  }
+
+  private void health(ServerRequest req, ServerResponse res, Endpoints.Call c) {
+    int loaded = 0;
+    int failed = 0;
+    var rows = new java.util.ArrayList<VersionStatus>();
+    for (String name : registry.modelNames()) {
+      List<VersionStatus> versions;
+      try {
+        versions = registry.versions(name);
+      } catch (RuntimeException e) {
+        continue;
+      }
+      if (versions.isEmpty()) {
+        rows.add(new VersionStatus(name, 0, ModelState.UNAVAILABLE, registry.modelReason(name), 0, java.util.Optional.empty()));
+      }
+      for (VersionStatus s : versions) {
+        rows.add(s);
+        if (s.state() == ModelState.READY) {
+          loaded++;
+        } else if (s.state() == ModelState.UNAVAILABLE) {
+          failed++;
+        }
+      }
+    }
+    String status = failed == 0 ? "ok" : "degraded";
+    int nLoaded = loaded;
+    int nFailed = failed;
+    double uptime = (ticker.nanos() - startNanos) / 1e9;
+    Json.send(
+        res,
+        200,
+        g -> {
+          g.writeStartObject();
+          g.writeStringField("status", status);
+          g.writeStringField("version", version);
+          g.writeNumberField("uptime_seconds", Math.round(uptime * 1000) / 1000.0);
+          g.writeObjectFieldStart("models");
+          g.writeNumberField("loaded", nLoaded);
+          g.writeNumberField("failed", nFailed);
+          g.writeArrayFieldStart("versions");
+          for (VersionStatus s : rows) {
+            g.writeStartObject();
+            g.writeStringField("name", s.model());
+            if (s.version() > 0) {
+              g.writeStringField("version", Long.toString(s.version()));
+            }
+            g.writeStringField("state", s.state().name());
+            if (!s.reason().isEmpty()) {
+              g.writeStringField("reason", s.reason());
+            }
+            g.writeNumberField("load_ms", s.loadMillis());
+            g.writeEndObject();
+          }
+          g.writeEndArray();
+          g.writeEndObject();
+          g.writeObjectFieldStart("dependencies");
+          g.writeStringField("redis", "disabled");
+          g.writeStringField("database", "disabled");
+          g.writeEndObject();
+          g.writeEndObject();
+        });
+  }
+}
