@@ -65,7 +65,8 @@ def zipmap_model():
     # onnx 1.12's helper has no make_map_type_proto: build map(int64, tensor(float)) by hand.
     int_to_float = onnx.TypeProto()
     int_to_float.map_type.key_type = TensorProto.INT64
-    int_to_float.map_type.value_type.CopyFrom(helper.make_tensor_type_proto(TensorProto.FLOAT, None))
+    float_tensor = helper.make_tensor_type_proto(TensorProto.FLOAT, None)
+    int_to_float.map_type.value_type.CopyFrom(float_tensor)
     seq_of_maps = helper.make_sequence_type_proto(int_to_float)
     graph = helper.make_graph(
         [

@@ -8,6 +8,8 @@ import static dev.kiln.onnx.Fixtures.outputs;
 import static dev.kiln.onnx.Fixtures.request;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtException.OrtErrorCode;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.kiln.core.error.ErrorKind;
 import dev.kiln.core.model.DataType;
@@ -19,6 +21,8 @@ import dev.kiln.core.model.TensorSpec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -182,6 +186,51 @@ class OnnxModelTest {
               assertThat(f.error().getMessage()).startsWith("onnxruntime: ").contains("31");
             });
     assertForestRows(outputs(results.get(2)), 2, 1);
+  }
+
+  @Test
+  void execute_concurrentCallers_eachGetsItsOwnRows() throws Exception {
+    try (var pool = Executors.newFixedThreadPool(4)) {
+      List<Future<?>> calls = new ArrayList<>();
+      for (int c = 0; c < 40; c++) {
+        int from = c % (rows().size() - 2);
+        calls.add(
+            pool.submit(() -> {
+              var batch =
+                  List.of(
+                      request("x", floatRows("input", rows(), from, 2)),
+                      request("y", floatRows("input", rows(), from + 2, 1)));
+              var results = forest.execute(batch);
+              assertForestRows(outputs(results.get(0)), from, 2);
+              assertForestRows(outputs(results.get(1)), from + 2, 1);
+            }));
+      }
+      for (Future<?> call : calls) {
+        call.get();
+      }
+    }
+  }
+
+  @Test
+  void runError_invalidArgument_isInvalidInput() {
+    var e = new OrtException(OrtErrorCode.ORT_INVALID_ARGUMENT, "indices element out of bounds");
+
+    assertThat(OnnxModel.runError(e).kind()).isEqualTo(ErrorKind.INVALID_INPUT);
+    assertThat(OnnxModel.runError(e)).hasMessage("onnxruntime: indices element out of bounds");
+  }
+
+  @Test
+  void runError_failureMentioningShape_isInvalidInput() {
+    var e = new OrtException(OrtErrorCode.ORT_FAIL, "Shape mismatch in node Reshape_3");
+
+    assertThat(OnnxModel.runError(e).kind()).isEqualTo(ErrorKind.INVALID_INPUT);
+  }
+
+  @Test
+  void runError_otherFailure_isInternal() {
+    var e = new OrtException(OrtErrorCode.ORT_RUNTIME_EXCEPTION, "bad allocation");
+
+    assertThat(OnnxModel.runError(e).kind()).isEqualTo(ErrorKind.INTERNAL);
   }
 
   @Test

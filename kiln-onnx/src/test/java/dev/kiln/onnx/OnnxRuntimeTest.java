@@ -6,6 +6,8 @@ import static dev.kiln.onnx.Fixtures.request;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtException.OrtErrorCode;
 import dev.kiln.core.config.ConfigLoader;
 import dev.kiln.core.config.KilnConfig;
 import dev.kiln.core.error.ErrorKind;
@@ -60,6 +62,15 @@ class OnnxRuntimeTest {
   }
 
   @Test
+  void load_emptyModelFile_failsSayingItIsEmpty() throws IOException {
+    Files.write(dir.resolve("model.onnx"), new byte[0]);
+
+    assertThatThrownBy(() -> runtime.load(Fixtures.source("empty", dir)))
+        .isInstanceOf(KilnException.class)
+        .hasMessageStartingWith("model.onnx: empty file");
+  }
+
+  @Test
   void load_noModelFile_failsNamingTheFile() {
     assertThatThrownBy(() -> runtime.load(Fixtures.source("empty", dir)))
         .isInstanceOf(KilnException.class)
@@ -89,6 +100,20 @@ class OnnxRuntimeTest {
       assertThat(out).containsOnlyKeys("probabilities");
       assertThat(out.get("probabilities").floats()).containsExactly(0.25f, 0.75f);
     }
+  }
+
+  @Test
+  void reason_nativeError_dropsPrefixSourceLocationAndLineBreaks() {
+    var e =
+        new OrtException(
+            OrtErrorCode.ORT_FAIL,
+            "Load model from m.onnx failed:/onnxruntime_src/onnxruntime/core/graph/model.cc:177"
+                + " onnxruntime::Model::Model(onnx::ModelProto&&, const Logger&) ModelProto does"
+                + " not have a graph.\n Please fix it.");
+
+    assertThat(OnnxRuntime.reason(e))
+        .isEqualTo(
+            "Load model from m.onnx failed: ModelProto does not have a graph. Please fix it.");
   }
 
   @Test

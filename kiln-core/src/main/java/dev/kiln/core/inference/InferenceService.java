@@ -3,11 +3,11 @@ package dev.kiln.core.inference;
 import dev.kiln.core.model.InferenceRequest;
 import dev.kiln.core.model.InferenceResult;
 import dev.kiln.core.model.Tensor;
+import dev.kiln.core.model.TensorSpec;
 import dev.kiln.core.model.Tensors;
 import dev.kiln.core.registry.Lease;
 import dev.kiln.core.registry.ModelRegistry;
 import dev.kiln.core.time.Ticker;
-import dev.kiln.core.model.TensorSpec;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -54,6 +54,7 @@ public final class InferenceService {
         outputs.put(name, t);
       }
     }
-    return new InferenceResponse(lease.model(), lease.version(), request.id(), outputs, 0, computeNanos);
+    return new InferenceResponse(
+        lease.model(), lease.version(), request.id(), outputs, 0, computeNanos);
   }
 }

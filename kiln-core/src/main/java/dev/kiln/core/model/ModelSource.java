@@ -15,6 +15,7 @@ public record ModelSource(
     Checks.require(model != null && !model.isEmpty(), "model name is required");
     Checks.require(version >= 1, "version must be >= 1, was %d", version);
     Checks.require(directory != null, "directory is required");
+    Checks.require(config != null, "config is required");
     parameters = parameters == null ? Map.of() : Map.copyOf(parameters);
   }
 }

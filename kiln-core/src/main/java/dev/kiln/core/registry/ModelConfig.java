@@ -72,7 +72,12 @@ public record ModelConfig(
       if (p.nextToken() == null) {
         return empty();
       }
-      ModelConfig c = mapper.readValue(p, ModelConfig.class);
+      ModelConfig c =
+          mapper
+              .readerFor(ModelConfig.class)
+              .with(
+                  com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+              .<ModelConfig>readValue(p);
       return c == null ? empty() : c;
     } catch (IOException | IllegalArgumentException e) {
       throw new IllegalArgumentException(

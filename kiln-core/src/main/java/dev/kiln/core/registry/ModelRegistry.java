@@ -75,7 +75,11 @@ public final class ModelRegistry implements AutoCloseable {
       List<String> names = config.repository().loadModels();
       for (String name : repository.modelNames()) {
         if (names.contains("*") || names.contains(name)) {
-          load(name);
+          try {
+            load(name);
+          } catch (KilnException e) {
+            LOG.log(Level.WARNING, "model {0} not loaded: {1}", name, e.getMessage());
+          }
         } else {
           models.computeIfAbsent(name, n -> new Entry(ModelConfig.empty())).reason = "not loaded";
         }
@@ -108,7 +112,7 @@ public final class ModelRegistry implements AutoCloseable {
     try {
       Set<String> present = new TreeSet<>(repository.modelNames());
       for (String name : present) {
-        sync(name);
+        sync(name, false);
       }
       for (String name : List.copyOf(models.keySet())) {
         if (!present.contains(name)) {
@@ -130,7 +134,7 @@ public final class ModelRegistry implements AutoCloseable {
         throw KilnException.of(
             ErrorKind.MODEL_NOT_FOUND, "model '%s' is not in the repository", name);
       }
-      sync(name);
+      sync(name, true);
       Entry e = models.get(name);
       if (e != null && !e.configError.isEmpty()) {
         throw KilnException.invalid("model '%s' has a bad config: %s", name, e.configError);
@@ -156,7 +160,7 @@ public final class ModelRegistry implements AutoCloseable {
     }
   }
 
-  private void sync(String name) {
+  private void sync(String name, boolean retryFailed) {
     Path dir = repository.modelDirectory(name);
     Entry entry = models.computeIfAbsent(name, n -> new Entry(ModelConfig.empty()));
     ModelConfig cfg;
@@ -179,19 +183,68 @@ public final class ModelRegistry implements AutoCloseable {
     NavigableMap<Long, Slot> current = entry.versions;
     for (Long v : wanted) {
       Slot existing = current.get(v);
+      Path versionDir = dir.resolve(Long.toString(v));
       if (existing == null) {
-        loadVersion(entry, name, v, dir.resolve(Long.toString(v)), cfg);
+        loadVersion(entry, name, v, versionDir, cfg);
+      } else if (existing.state() == ModelState.UNAVAILABLE
+          && (retryFailed || existing.fingerprint != fingerprint(versionDir))) {
+        // A failed version is retried when its files change (poll) or on an explicit load.
+        loadVersion(entry, name, v, versionDir, cfg);
+      }
+    }
+    current = entry.versions;
+    boolean anyWantedReady =
+        wanted.stream().map(current::get).anyMatch(s -> s != null && s.state() == ModelState.READY);
+    Long fallback = null;
+    if (!anyWantedReady) {
+      // The policy's versions all failed: keep the newest ready version that is still on disk
+      // serving, rather than leave the model with nothing.
+      var onDisk = repository.versions(name);
+      for (var e : current.descendingMap().entrySet()) {
+        if (e.getValue().state() == ModelState.READY && onDisk.contains(e.getKey())) {
+          fallback = e.getKey();
+          break;
+        }
+      }
+      if (fallback != null && !wanted.isEmpty()) {
+        LOG.log(
+            Level.WARNING,
+            "model {0}: versions {1} failed to load; version {2} keeps serving",
+            name,
+            wanted,
+            fallback);
       }
     }
     for (var e : current.entrySet()) {
-      if (!wanted.contains(e.getKey())) {
+      if (!wanted.contains(e.getKey()) && !e.getKey().equals(fallback)) {
         removeSlot(entry, e.getKey(), "version removed or outside the version policy");
       }
     }
   }
 
+  /** Changes when any file of a version directory is added, removed or rewritten. */
+  static long fingerprint(Path dir) {
+    try (var files = java.nio.file.Files.walk(dir)) {
+      return files
+          .filter(java.nio.file.Files::isRegularFile)
+          .mapToLong(f -> {
+            try {
+              return f.hashCode() * 31L
+                  + java.nio.file.Files.getLastModifiedTime(f).toMillis() * 17
+                  + java.nio.file.Files.size(f);
+            } catch (java.io.IOException e) {
+              return 0;
+            }
+          })
+          .sum();
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      return 0;
+    }
+  }
+
   private void loadVersion(Entry entry, String name, long version, Path dir, ModelConfig cfg) {
     Slot slot = new Slot(name, version);
+    slot.fingerprint = fingerprint(dir);
     publish(entry, slot);
     long start = ticker.nanos();
     try {

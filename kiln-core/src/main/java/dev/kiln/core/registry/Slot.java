@@ -15,6 +15,10 @@ final class Slot {
 
   final String model;
   final long version;
+
+  /** The version directory's fingerprint when the load was attempted. */
+  volatile long fingerprint;
+
   private volatile ModelState state = ModelState.LOADING;
   private volatile String reason = "loading";
   private volatile long loadMillis;

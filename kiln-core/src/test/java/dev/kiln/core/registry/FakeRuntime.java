@@ -63,6 +63,11 @@ final class FakeRuntime implements ModelRuntime {
     return m;
   }
 
+  /** How many loads were attempted, failed ones included. */
+  int loadAttempts() {
+    return sources.size();
+  }
+
   /** Every model this runtime loaded, in load order. */
   List<FakeModel> loaded() {
     return List.copyOf(loaded);

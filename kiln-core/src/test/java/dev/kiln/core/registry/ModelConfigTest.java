@@ -137,4 +137,13 @@ class ModelConfigTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining(dir.resolve(ModelConfig.FILE_NAME).toString());
   }
+
+  @Test
+  void read_unknownKey_failsNamingIt(@TempDir Path dir) throws Exception {
+    java.nio.file.Files.writeString(dir.resolve(ModelConfig.FILE_NAME), "max-batch-sise: 8\n");
+
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> ModelConfig.read(dir))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("max-batch-sise");
+  }
 }

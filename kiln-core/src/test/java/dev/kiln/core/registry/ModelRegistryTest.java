@@ -322,4 +322,42 @@ class ModelRegistryTest {
 
     assertThat(runtime.loaded()).allSatisfy(m -> assertThat(m.closeCount()).isEqualTo(1));
   }
+
+  @Test
+  void rescan_newVersionFailsToLoad_previousVersionKeepsServing() {
+    repo.version("m", 1);
+    registry.start();
+    repo.brokenVersion("m", 2);
+
+    registry.rescan();
+
+    try (Lease lease = registry.acquire("m", LATEST)) {
+      assertThat(lease.version()).isEqualTo(1);
+    }
+    assertThat(registry.status("m", v(2)).state()).isEqualTo(ModelState.UNAVAILABLE);
+  }
+
+  @Test
+  void rescan_failedVersionFixedOnDisk_isRetriedAndServed() {
+    repo.brokenVersion("m", 1);
+    registry.start();
+    repo.remove("m/1/" + FakeRuntime.BROKEN);
+
+    registry.rescan();
+
+    try (Lease lease = registry.acquire("m", LATEST)) {
+      assertThat(lease.version()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void rescan_failedVersionUnchanged_isNotReloaded() {
+    repo.brokenVersion("m", 1);
+    registry.start();
+    int attempts = runtime.loadAttempts();
+
+    registry.rescan();
+
+    assertThat(runtime.loadAttempts()).isEqualTo(attempts);
+  }
 }
