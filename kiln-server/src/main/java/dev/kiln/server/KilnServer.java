@@ -11,7 +11,9 @@ import dev.kiln.server.http.Problems;
 import dev.kiln.server.http.RepositoryRoutes;
 import dev.kiln.server.http.V1Routes;
 import dev.kiln.server.http.V2Routes;
+import io.helidon.http.DirectHandler;
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.HttpRouting;
 import java.io.IOException;
 import java.io.InputStream;
@@ -66,7 +68,14 @@ public final class KilnServer implements AutoCloseable {
               .host(config.server().host())
               .port(config.server().port())
               .shutdownHook(false)
+              // Without TCP_NODELAY a response written in two segments waits out the client's
+              // delayed ACK (~40 ms on Linux): measured as 52 ms per 1000-row request.
+              .connectionOptions(o -> o.tcpNoDelay(true))
               .maxPayloadSize(config.server().maxBodyBytes() + 1)
+              .directHandlers(
+                  DirectHandlers.builder()
+                      .addHandler(DirectHandler.EventType.BAD_REQUEST, endpoints.directHandler())
+                      .build())
               .routing(routing)
               .build()
               .start();

@@ -17,6 +17,8 @@ final class Json {
   static final JsonFactory FACTORY =
       JsonFactory.builder()
           .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+          .enable(com.fasterxml.jackson.core.StreamReadFeature.USE_FAST_DOUBLE_PARSER)
+          .enable(com.fasterxml.jackson.core.StreamWriteFeature.USE_FAST_DOUBLE_WRITER)
           .streamReadConstraints(
               StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(64 << 20).build())
           .build();

@@ -49,6 +49,17 @@ public final class Problems {
 
   /** Writes a problem response. {@code model} may be null. */
   static void send(ServerResponse res, KilnException e, String model, String requestId) {
+    byte[] body = body(e, model, requestId);
+    res.status(status(e.kind()));
+    res.header(HeaderNames.CONTENT_TYPE, "application/problem+json");
+    if (e.kind() == ErrorKind.OVERLOADED) {
+      res.header(HeaderNames.RETRY_AFTER, "1");
+    }
+    res.send(body);
+  }
+
+  /** The problem document. {@code model} may be null. */
+  static byte[] body(KilnException e, String model, String requestId) {
     int status = status(e.kind());
     String detail =
         e.kind() == ErrorKind.INTERNAL
@@ -71,11 +82,6 @@ public final class Problems {
     } catch (IOException ex) {
       throw new UncheckedIOException(ex);
     }
-    res.status(status);
-    res.header(HeaderNames.CONTENT_TYPE, "application/problem+json");
-    if (e.kind() == ErrorKind.OVERLOADED) {
-      res.header(HeaderNames.RETRY_AFTER, "1");
-    }
-    res.send(out.toByteArray());
+    return out.toByteArray();
   }
 }

@@ -1,0 +1,18 @@
+"""Writes the request bodies docs/benchmarks.md uses: the breast-cancer reference rows repeated to
+batches of 1, 32 and 1000, as v2 JSON (rf-batchN.json) and as v2 with Triton's binary tensor
+extension (rf-batchN.bin, whose JSON header length is in rf-batchN.bin.len).
+Run from the repo root: /usr/bin/python3 tools/bench/make_bodies.py"""
+import json, struct, os
+here = os.path.dirname(os.path.abspath(__file__))
+rows = json.load(open(os.path.join(here, '../fixtures/expected/breast-cancer-rf.json')))['inputs']['input']
+for n in (1, 32, 1000):
+    data = [x for i in range(n) for x in rows[i % len(rows)]]
+    body = {"inputs": [{"name": "input", "shape": [n, 30], "datatype": "FP32", "data": data}]}
+    open(os.path.join(here, f'rf-batch{n}.json'), 'w').write(json.dumps(body, separators=(',', ':')))
+    header = json.dumps({"inputs": [{"name": "input", "shape": [n, 30], "datatype": "FP32",
+                                     "parameters": {"binary_data_size": 4 * len(data)}}],
+                         "outputs": [{"name": "label", "parameters": {"binary_data": True}},
+                                     {"name": "probabilities", "parameters": {"binary_data": True}}]},
+                        separators=(',', ':')).encode()
+    open(os.path.join(here, f'rf-batch{n}.bin'), 'wb').write(header + struct.pack(f'<{len(data)}f', *data))
+    open(os.path.join(here, f'rf-batch{n}.bin.len'), 'w').write(str(len(header)))
