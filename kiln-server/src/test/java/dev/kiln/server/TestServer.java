@@ -105,8 +105,7 @@ final class TestServer implements AutoCloseable {
     return start(repository, flags, ModelRegistry.discoverRuntimes());
   }
 
-  static TestServer start(
-      Path repository, Map<String, String> flags, List<ModelRuntime> runtimes) {
+  static TestServer start(Path repository, Map<String, String> flags, List<ModelRuntime> runtimes) {
     Map<String, String> all = new LinkedHashMap<>();
     all.put("server.port", "0");
     all.put("server.host", "127.0.0.1");
@@ -165,7 +164,8 @@ final class TestServer implements AutoCloseable {
 
   Reply send(HttpRequest.Builder request) {
     try {
-      HttpResponse<byte[]> r = client.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+      HttpResponse<byte[]> r =
+          client.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
       return new Reply(r.statusCode(), r.headers(), r.body());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
