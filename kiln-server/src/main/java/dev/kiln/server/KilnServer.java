@@ -56,7 +56,8 @@ public final class KilnServer implements AutoCloseable {
       var endpoints = new Endpoints(config.server().maxBodyBytes());
       String version = version();
       HttpRouting.Builder routing = HttpRouting.builder();
-      new V2Routes(service, endpoints, version, config.server().strictReadiness()).register(routing);
+      new V2Routes(service, endpoints, version, config.server().strictReadiness())
+          .register(routing);
       new RepositoryRoutes(
               registry, endpoints, config.repository().modelControl(), config.server().adminToken())
           .register(routing);
@@ -102,8 +103,8 @@ public final class KilnServer implements AutoCloseable {
   }
 
   /**
-   * Graceful stop: refuse new requests (503), wait up to {@code server.shutdown-timeout} for those in
-   * flight, then stop the HTTP server and close every model.
+   * Graceful stop: refuse new requests (503), wait up to {@code server.shutdown-timeout} for those
+   * in flight, then stop the HTTP server and close every model.
    */
   @Override
   public synchronized void close() {

@@ -27,8 +27,7 @@ public final class Main implements Callable<Integer> {
   static {
     if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
       System.setProperty(
-          "java.util.logging.SimpleFormatter.format",
-          "%1$tFT%1$tT.%1$tL %4$-7s %3$s - %5$s%6$s%n");
+          "java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tL %4$-7s %3$s - %5$s%6$s%n");
     }
   }
 
@@ -65,7 +64,9 @@ public final class Main implements Callable<Integer> {
   static final class Serve implements Callable<Integer> {
     private static final System.Logger LOG = System.getLogger(Serve.class.getName());
 
-    @Option(names = "--model-repository", description = "Model repository directory (default: models)")
+    @Option(
+        names = "--model-repository",
+        description = "Model repository directory (default: models)")
     Path repository;
 
     @Option(names = "--port", description = "HTTP port (default: 8080; 0 picks a free one)")
@@ -108,12 +109,14 @@ public final class Main implements Callable<Integer> {
           .addShutdownHook(
               Thread.ofPlatform()
                   .name("kiln-shutdown")
-                  .unstarted(
-                      () -> {
-                        LOG.log(Level.INFO, "shutting down: draining in-flight requests");
-                        server.close();
-                        stopped.countDown();
-                      }));
+                  .unstarted(() -> {
+                    // JUL's own shutdown hook may already have closed the log handlers, so
+                    // these two lines go to stderr directly.
+                    System.err.println("kiln: SIGTERM: draining in-flight requests");
+                    server.close();
+                    System.err.println("kiln: stopped");
+                    stopped.countDown();
+                  }));
       stopped.await();
       return 0;
     }

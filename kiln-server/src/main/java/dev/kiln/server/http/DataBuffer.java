@@ -69,10 +69,7 @@ final class DataBuffer {
     } else if (kind != k) {
       throw KilnException.invalid(
           "%s.data[%d]: mixes %s with %s elements",
-          field,
-          size,
-          k.name().toLowerCase(),
-          kind.name().toLowerCase());
+          field, size, k.name().toLowerCase(), kind.name().toLowerCase());
     }
     switch (k) {
       case NUMBER -> {
@@ -90,7 +87,8 @@ final class DataBuffer {
           if (integers != null) {
             integers[size] = v;
           }
-          numbers[size] = p.getNumberType() == JsonParser.NumberType.BIG_INTEGER ? p.getDoubleValue() : v;
+          numbers[size] =
+              p.getNumberType() == JsonParser.NumberType.BIG_INTEGER ? p.getDoubleValue() : v;
         } else {
           integers = null;
           numbers[size] = p.getDoubleValue();
@@ -173,10 +171,7 @@ final class DataBuffer {
     if (kind != want) {
       throw KilnException.invalid(
           "%s.data: datatype %s needs %s elements, got %s",
-          field,
-          type,
-          want.name().toLowerCase(),
-          kind.name().toLowerCase());
+          field, type, want.name().toLowerCase(), kind.name().toLowerCase());
     }
   }
 

@@ -76,10 +76,14 @@ public final class Endpoints {
           LOG.log(Level.DEBUG, "request {0}: {1}", id, e.getMessage());
         }
         sendProblem(res, e, call);
+      } catch (io.helidon.webserver.ServerConnectionException e) {
+        // The client closed the connection before the answer was written: nobody to answer.
+        LOG.log(Level.DEBUG, "request {0}: client went away: {1}", id, e.getMessage());
       } catch (UncheckedIOException e) {
         // The client went away or sent a broken stream: nothing useful to answer.
         LOG.log(Level.DEBUG, "request {0}: i/o: {1}", id, e.getMessage());
-        sendProblem(res, KilnException.invalid("could not read the request: %s", e.getMessage()), call);
+        sendProblem(
+            res, KilnException.invalid("could not read the request: %s", e.getMessage()), call);
       } catch (Exception | LinkageError | StackOverflowError e) {
         LOG.log(Level.WARNING, "request " + id + " failed unexpectedly", e);
         sendProblem(res, new KilnException(ErrorKind.INTERNAL, "unexpected", e), call);
@@ -91,14 +95,13 @@ public final class Endpoints {
 
   /** The fallback route: 404 as a problem, naming the method and path. */
   public Handler notFound() {
-    return wrap(
-        (req, res, c) -> {
-          throw KilnException.of(
-              ErrorKind.MODEL_NOT_FOUND,
-              "no route for %s %s",
-              req.prologue().method().text(),
-              req.path().path());
-        });
+    return wrap((req, res, c) -> {
+      throw KilnException.of(
+          ErrorKind.MODEL_NOT_FOUND,
+          "no route for %s %s",
+          req.prologue().method().text(),
+          req.path().path());
+    });
   }
 
   private static void sendProblem(ServerResponse res, KilnException e, Call call) {

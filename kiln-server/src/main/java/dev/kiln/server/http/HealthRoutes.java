@@ -44,7 +44,14 @@ public final class HealthRoutes {
         continue;
       }
       if (versions.isEmpty()) {
-        rows.add(new VersionStatus(name, 0, ModelState.UNAVAILABLE, registry.modelReason(name), 0, java.util.Optional.empty()));
+        rows.add(
+            new VersionStatus(
+                name,
+                0,
+                ModelState.UNAVAILABLE,
+                registry.modelReason(name),
+                0,
+                java.util.Optional.empty()));
       }
       for (VersionStatus s : versions) {
         rows.add(s);

@@ -11,8 +11,9 @@ import java.io.UncheckedIOException;
 import java.util.Locale;
 
 /**
- * The one place an {@link ErrorKind} becomes an HTTP status, and the RFC 9457 problem body. The body
- * also carries {@code error} (the detail), which is the field Triton's and KServe's clients read.
+ * The one place an {@link ErrorKind} becomes an HTTP status, and the RFC 9457 problem body. The
+ * body also carries {@code error} (the detail), which is the field Triton's and KServe's clients
+ * read.
  */
 public final class Problems {
   private Problems() {}

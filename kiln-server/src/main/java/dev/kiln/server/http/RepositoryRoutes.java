@@ -111,7 +111,8 @@ public final class RepositoryRoutes {
               .getBytes(StandardCharsets.UTF_8);
       if (!MessageDigest.isEqual(given, adminToken)) {
         throw new KilnException(
-            ErrorKind.UNAUTHORIZED, "repository load/unload needs Authorization: Bearer <admin token>");
+            ErrorKind.UNAUTHORIZED,
+            "repository load/unload needs Authorization: Bearer <admin token>");
       }
     }
     if (mode != ModelControl.EXPLICIT) {

@@ -51,14 +51,13 @@ final class V1Instances {
         Set<String> names = new HashSet<>();
         specs.forEach(s -> names.add(s.name()));
         inst.fieldNames()
-            .forEachRemaining(
-                n ->
-                    Checks.requireInput(
-                        names.contains(n),
-                        "%s: unknown input '%s'; the model takes %s",
-                        field,
-                        n,
-                        names));
+            .forEachRemaining(n ->
+                Checks.requireInput(
+                    names.contains(n),
+                    "%s: unknown input '%s'; the model takes %s",
+                    field,
+                    n,
+                    names));
       } else {
         Checks.requireInput(
             specs.size() == 1,
@@ -85,7 +84,8 @@ final class V1Instances {
   }
 
   private static boolean isKeyedByInputs(JsonNode inst, List<TensorSpec> specs) {
-    return specs.getFirst().features().isEmpty() || inst.has(specs.getFirst().name()) && inst.size() == 1;
+    return specs.getFirst().features().isEmpty()
+        || inst.has(specs.getFirst().name()) && inst.size() == 1;
   }
 
   private static JsonNode byFeatures(JsonNode inst, TensorSpec spec, String field) {
@@ -157,21 +157,13 @@ final class V1Instances {
       if (leaves != per) {
         throw KilnException.invalid(
             "%s[%d]: a row needs %d elements (shape %s), got %d",
-            field,
-            i,
-            per,
-            Arrays.toString(spec.shape()),
-            leaves);
+            field, i, per, Arrays.toString(spec.shape()), leaves);
       }
     }
     if (data.size() != per * count) {
       throw KilnException.invalid(
           "%s: each row needs %d elements (shape %s), got %d in %d rows",
-          f,
-          per,
-          Arrays.toString(spec.shape()),
-          data.size(),
-          count);
+          f, per, Arrays.toString(spec.shape()), data.size(), count);
     }
     return new Tensor(spec.name(), spec.datatype(), shape, data.toArray(spec.datatype(), f));
   }

@@ -3,7 +3,6 @@ package dev.kiln.server.http;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.kiln.core.error.Checks;
-import dev.kiln.core.error.KilnException;
 import dev.kiln.core.model.DataType;
 import dev.kiln.core.model.InferenceRequest;
 import dev.kiln.core.model.Tensor;
@@ -26,11 +25,12 @@ final class V2Codec {
   private V2Codec() {}
 
   /** A decoded request plus what the response must echo or honour. */
-  record Decoded(InferenceRequest request, Map<String, Boolean> binaryOutputs, boolean binaryDefault) {}
+  record Decoded(
+      InferenceRequest request, Map<String, Boolean> binaryOutputs, boolean binaryDefault) {}
 
   /**
-   * Decodes a body. {@code headerLength} is the Inference-Header-Content-Length, or -1 when the whole
-   * body is JSON.
+   * Decodes a body. {@code headerLength} is the Inference-Header-Content-Length, or -1 when the
+   * whole body is JSON.
    */
   static Decoded decode(byte[] body, int headerLength) {
     int jsonLength = headerLength < 0 ? body.length : headerLength;

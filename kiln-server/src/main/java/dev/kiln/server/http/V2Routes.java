@@ -231,8 +231,7 @@ public final class V2Routes {
     } catch (NumberFormatException e) {
       throw KilnException.invalid(
           "Inference-Header-Content-Length: '%s' is not a length within the %d-byte body",
-          h.get(),
-          bodyLength);
+          h.get(), bodyLength);
     }
   }
 
@@ -240,50 +239,50 @@ public final class V2Routes {
       ServerResponse res, InferenceResponse r, V2Codec.Decoded decoded) {
     List<byte[]> binaries = new ArrayList<>();
     byte[] json =
-        Json.bytes(
-            g -> {
-              g.writeStartObject();
-              g.writeStringField("model_name", r.model());
-              g.writeStringField("model_version", Long.toString(r.version()));
-              if (r.id() != null) {
-                g.writeStringField("id", r.id());
-              }
+        Json.bytes(g -> {
+          g.writeStartObject();
+          g.writeStringField("model_name", r.model());
+          g.writeStringField("model_version", Long.toString(r.version()));
+          if (r.id() != null) {
+            g.writeStringField("id", r.id());
+          }
+          g.writeObjectFieldStart("parameters");
+          g.writeNumberField("queue_time_ms", r.queueMillis());
+          g.writeNumberField("compute_time_ms", r.computeMillis());
+          g.writeEndObject();
+          g.writeArrayFieldStart("outputs");
+          for (Map.Entry<String, Tensor> e : r.outputs().entrySet()) {
+            Tensor t = e.getValue();
+            boolean binary =
+                decoded.binaryOutputs().getOrDefault(e.getKey(), decoded.binaryDefault());
+            g.writeStartObject();
+            g.writeStringField("name", e.getKey());
+            g.writeStringField("datatype", t.datatype().name());
+            g.writeFieldName("shape");
+            TensorJson.writeShape(g, t.shape());
+            if (binary) {
+              byte[] bytes = TensorJson.binary(t);
+              binaries.add(bytes);
               g.writeObjectFieldStart("parameters");
-              g.writeNumberField("queue_time_ms", r.queueMillis());
-              g.writeNumberField("compute_time_ms", r.computeMillis());
+              g.writeNumberField("binary_data_size", bytes.length);
               g.writeEndObject();
-              g.writeArrayFieldStart("outputs");
-              for (Map.Entry<String, Tensor> e : r.outputs().entrySet()) {
-                Tensor t = e.getValue();
-                boolean binary =
-                    decoded.binaryOutputs().getOrDefault(e.getKey(), decoded.binaryDefault());
-                g.writeStartObject();
-                g.writeStringField("name", e.getKey());
-                g.writeStringField("datatype", t.datatype().name());
-                g.writeFieldName("shape");
-                TensorJson.writeShape(g, t.shape());
-                if (binary) {
-                  byte[] bytes = TensorJson.binary(t);
-                  binaries.add(bytes);
-                  g.writeObjectFieldStart("parameters");
-                  g.writeNumberField("binary_data_size", bytes.length);
-                  g.writeEndObject();
-                } else {
-                  g.writeFieldName("data");
-                  TensorJson.writeData(g, t, 0, t.size());
-                }
-                g.writeEndObject();
-              }
-              g.writeEndArray();
-              g.writeEndObject();
-            });
+            } else {
+              g.writeFieldName("data");
+              TensorJson.writeData(g, t, 0, t.size());
+            }
+            g.writeEndObject();
+          }
+          g.writeEndArray();
+          g.writeEndObject();
+        });
     res.status(200);
     if (binaries.isEmpty()) {
       res.header(HeaderNames.CONTENT_TYPE, "application/json");
       res.send(json);
       return;
     }
-    var out = new ByteArrayOutputStream(json.length + binaries.stream().mapToInt(b -> b.length).sum());
+    var out =
+        new ByteArrayOutputStream(json.length + binaries.stream().mapToInt(b -> b.length).sum());
     out.writeBytes(json);
     binaries.forEach(out::writeBytes);
     res.header(HEADER_LENGTH, Integer.toString(json.length));
