@@ -143,6 +143,8 @@ public final class OnnxRuntime implements ModelRuntime {
       message = message.substring(at + " - message: ".length());
     }
     message = SOURCE_LOCATION.matcher(message).replaceFirst(" ");
+    // Keep the server's directory layout out of reasons shown to clients: name the file only.
+    message = message.replaceAll("(/[^\\s:/]+)+/(model\\.onnx)", "$2");
     return message.replaceAll("\\s+", " ").strip();
   }
 

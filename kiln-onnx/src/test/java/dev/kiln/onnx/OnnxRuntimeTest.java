@@ -62,6 +62,15 @@ class OnnxRuntimeTest {
   }
 
   @Test
+  void load_corruptModelFile_reasonDoesNotRevealTheServerPath() throws IOException {
+    Files.writeString(dir.resolve("model.onnx"), "this is not a protobuf, let alone a model");
+
+    assertThatThrownBy(() -> runtime.load(Fixtures.source("broken", dir)))
+        .message()
+        .doesNotContain(dir.toString());
+  }
+
+  @Test
   void load_emptyModelFile_failsSayingItIsEmpty() throws IOException {
     Files.write(dir.resolve("model.onnx"), new byte[0]);
 

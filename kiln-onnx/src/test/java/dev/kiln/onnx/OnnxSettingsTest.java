@@ -9,7 +9,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class OnnxSettingsTest {
-  private final OnnxSettings defaults = new OnnxSettings(0, 0, OptimizationLevel.ALL);
+  private final OnnxSettings defaults = new OnnxSettings(1, 0, OptimizationLevel.ALL);
 
   @Test
   void section_embeddedDefaults_bindsOnnxRuntimeDefaults() {

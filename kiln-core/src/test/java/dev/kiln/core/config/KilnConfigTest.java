@@ -14,7 +14,7 @@ class KilnConfigTest {
   void section_defaults_bindsKebabCaseKeysToComponents() {
     OnnxSection s = KilnConfig.defaults().section("onnx", OnnxSection.class);
 
-    assertThat(s).isEqualTo(new OnnxSection(0, 0, "all"));
+    assertThat(s).isEqualTo(new OnnxSection(1, 0, "all"));
   }
 
   @Test
