@@ -1,5 +1,6 @@
 package dev.kiln.server;
 
+import dev.kiln.core.batch.BatchingConfig;
 import dev.kiln.core.config.KilnConfig;
 import dev.kiln.core.inference.InferenceService;
 import dev.kiln.core.model.ModelRuntime;
@@ -52,7 +53,9 @@ public final class KilnServer implements AutoCloseable {
     var registry = new ModelRegistry(config, runtimes, ticker);
     try {
       registry.start();
-      var service = new InferenceService(registry, ticker);
+      var service =
+          new InferenceService(
+              registry, ticker, config.section("batching", BatchingConfig.class).defaultTimeout());
       var endpoints = new Endpoints(config.server().maxBodyBytes());
       String version = version();
       HttpRouting.Builder routing = HttpRouting.builder();

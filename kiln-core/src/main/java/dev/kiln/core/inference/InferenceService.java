@@ -1,5 +1,6 @@
 package dev.kiln.core.inference;
 
+import dev.kiln.core.batch.DynamicBatcher;
 import dev.kiln.core.model.InferenceRequest;
 import dev.kiln.core.model.InferenceResult;
 import dev.kiln.core.model.Tensor;
@@ -8,6 +9,7 @@ import dev.kiln.core.model.Tensors;
 import dev.kiln.core.registry.Lease;
 import dev.kiln.core.registry.ModelRegistry;
 import dev.kiln.core.time.Ticker;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,10 +23,12 @@ import java.util.OptionalLong;
 public final class InferenceService {
   private final ModelRegistry registry;
   private final Ticker ticker;
+  private final long defaultTimeoutNanos;
 
-  public InferenceService(ModelRegistry registry, Ticker ticker) {
+  public InferenceService(ModelRegistry registry, Ticker ticker, Duration defaultTimeout) {
     this.registry = registry;
     this.ticker = ticker;
+    this.defaultTimeoutNanos = defaultTimeout.toNanos();
   }
 
   public ModelRegistry registry() {
@@ -39,10 +43,23 @@ public final class InferenceService {
   /** Validates and runs one request on a held version. Throws the request's own error. */
   public InferenceResponse infer(Lease lease, InferenceRequest request) {
     Tensors.validate(request, lease.signature());
-    long start = ticker.nanos();
-    List<InferenceResult> results = lease.execute(List.of(request));
-    long computeNanos = ticker.nanos() - start;
-    Map<String, Tensor> all = results.getFirst().orThrow();
+    InferenceResult result;
+    long queueNanos;
+    long computeNanos;
+    var batcher = lease.batcher();
+    if (batcher.isPresent()) {
+      var pending = batcher.get().submit(request, deadline(request));
+      DynamicBatcher.Outcome outcome = pending.future().join();
+      result = outcome.result();
+      queueNanos = outcome.queueNanos();
+      computeNanos = outcome.computeNanos();
+    } else {
+      long start = ticker.nanos();
+      result = lease.execute(List.of(request)).getFirst();
+      queueNanos = 0;
+      computeNanos = ticker.nanos() - start;
+    }
+    Map<String, Tensor> all = result.orThrow();
     List<String> names =
         request.outputs().isEmpty()
             ? lease.signature().outputs().stream().map(TensorSpec::name).toList()
@@ -55,6 +72,19 @@ public final class InferenceService {
       }
     }
     return new InferenceResponse(
-        lease.model(), lease.version(), request.id(), outputs, 0, computeNanos);
+        lease.model(), lease.version(), request.id(), outputs, queueNanos, computeNanos);
+  }
+
+  /**
+   * The request's deadline on the ticker's clock: its {@code timeout} parameter in microseconds (as
+   * Triton's), else {@code batching.default-timeout}.
+   */
+  private long deadline(InferenceRequest request) {
+    long timeoutNanos = defaultTimeoutNanos;
+    Object t = request.parameters().get("timeout");
+    if (t instanceof Number n && n.longValue() > 0) {
+      timeoutNanos = Math.multiplyExact(n.longValue(), 1000L);
+    }
+    return ticker.nanos() + timeoutNanos;
   }
 }

@@ -34,6 +34,11 @@ public final class Lease implements AutoCloseable {
     return slot.loaded();
   }
 
+  /** The version's dynamic batcher, when batching is on for it. */
+  public java.util.Optional<dev.kiln.core.batch.DynamicBatcher> batcher() {
+    return java.util.Optional.ofNullable(slot.batcher());
+  }
+
   public List<InferenceResult> execute(List<InferenceRequest> batch) {
     return slot.loaded().execute(batch);
   }

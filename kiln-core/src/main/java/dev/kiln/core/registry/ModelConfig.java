@@ -22,6 +22,8 @@ import java.util.Map;
  * @param inputs declared inputs: datatype, shape, optional feature names
  * @param outputs declared outputs: datatype, shape, optional labels
  * @param parameters free-form backend options, passed to the runtime as strings
+ * @param dynamicBatching present (even empty) to batch this model dynamically; its keys override
+ *     the server's {@code batching.*} defaults
  */
 public record ModelConfig(
     String backend,
@@ -29,7 +31,8 @@ public record ModelConfig(
     VersionPolicy versionPolicy,
     List<TensorConfig> inputs,
     List<TensorConfig> outputs,
-    Map<String, String> parameters) {
+    Map<String, String> parameters,
+    DynamicBatching dynamicBatching) {
   public static final String FILE_NAME = "config.yaml";
 
   public ModelConfig {
@@ -40,6 +43,14 @@ public record ModelConfig(
     outputs = outputs == null ? List.of() : List.copyOf(outputs);
     parameters = parameters == null ? Map.of() : Map.copyOf(parameters);
   }
+
+  /** Triton's {@code dynamic_batching} block; every key optional. */
+  public record DynamicBatching(
+      Integer maxBatchSize,
+      java.time.Duration maxQueueDelay,
+      List<Integer> preferredBatchSizes,
+      Integer maxQueueSize,
+      Integer instances) {}
 
   /** One declared tensor. Datatype and shape may be omitted to keep what the model declares. */
   public record TensorConfig(
@@ -57,7 +68,7 @@ public record ModelConfig(
   }
 
   public static ModelConfig empty() {
-    return new ModelConfig("", 0, null, null, null, null);
+    return new ModelConfig("", 0, null, null, null, null, null);
   }
 
   /** Reads {@code config.yaml} from a model directory, or returns the empty config if absent. */

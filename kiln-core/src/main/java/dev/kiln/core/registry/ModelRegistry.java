@@ -1,5 +1,7 @@
 package dev.kiln.core.registry;
 
+import dev.kiln.core.batch.BatchingConfig;
+import dev.kiln.core.batch.DynamicBatcher;
 import dev.kiln.core.config.KilnConfig;
 import dev.kiln.core.config.ModelControl;
 import dev.kiln.core.error.ErrorKind;
@@ -8,6 +10,7 @@ import dev.kiln.core.model.LoadedModel;
 import dev.kiln.core.model.ModelRuntime;
 import dev.kiln.core.model.ModelSignature;
 import dev.kiln.core.model.ModelSource;
+import dev.kiln.core.model.TensorSpec;
 import dev.kiln.core.time.Ticker;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
@@ -39,6 +42,7 @@ public final class ModelRegistry implements AutoCloseable {
   private final KilnConfig config;
   private final ModelRepository repository;
   private final Runtimes runtimes;
+  private final BatchingConfig batching;
   private final Ticker ticker;
   private final ReentrantLock changes = new ReentrantLock();
   private final Map<String, Entry> models = new ConcurrentHashMap<>();
@@ -60,6 +64,7 @@ public final class ModelRegistry implements AutoCloseable {
     this.config = config;
     this.repository = new ModelRepository(config.repository().path());
     this.runtimes = new Runtimes(runtimes);
+    this.batching = config.section("batching", BatchingConfig.class);
     this.ticker = ticker;
   }
 
@@ -258,8 +263,9 @@ public final class ModelRegistry implements AutoCloseable {
         loaded.close();
         throw e;
       }
+      DynamicBatcher batcher = batcherFor(name, version, cfg, merged, loaded);
       long ms = (ticker.nanos() - start) / 1_000_000;
-      slot.ready(loaded, merged, ms);
+      slot.ready(loaded, merged, batcher, ms);
       LOG.log(
           Level.INFO, "loaded {0} version {1} ({2}) in {3} ms", name, version, runtime.name(), ms);
     } catch (RuntimeException | LinkageError e) {
@@ -271,6 +277,22 @@ public final class ModelRegistry implements AutoCloseable {
         LOG.log(Level.DEBUG, "load failure", e);
       }
     }
+  }
+
+  private DynamicBatcher batcherFor(
+      String name, long version, ModelConfig cfg, ModelSignature sig, LoadedModel loaded) {
+    var policy = batching.forModel(cfg.dynamicBatching(), sig.maxBatchSize());
+    if (policy.isEmpty()) {
+      return null;
+    }
+    if (!sig.inputs().stream().allMatch(TensorSpec::batched)) {
+      LOG.log(
+          Level.WARNING,
+          "model {0}: dynamic batching needs a variable first dimension on every input; off",
+          name);
+      return null;
+    }
+    return DynamicBatcher.start(policy.get(), loaded, ticker, name + "-" + version);
   }
 
   private static void publish(Entry entry, Slot slot) {

@@ -24,6 +24,7 @@ final class Slot {
   private volatile long loadMillis;
   private volatile LoadedModel loaded;
   private volatile ModelSignature signature;
+  private volatile dev.kiln.core.batch.DynamicBatcher batcher;
   private final AtomicInteger refs = new AtomicInteger(1);
 
   Slot(String model, long version) {
@@ -31,8 +32,13 @@ final class Slot {
     this.version = version;
   }
 
-  void ready(LoadedModel model, ModelSignature merged, long millis) {
+  void ready(
+      LoadedModel model,
+      ModelSignature merged,
+      dev.kiln.core.batch.DynamicBatcher batcher,
+      long millis) {
     this.loaded = model;
+    this.batcher = batcher;
     this.signature = merged;
     this.loadMillis = millis;
     this.reason = "";
@@ -73,6 +79,10 @@ final class Slot {
     if (refs.decrementAndGet() == 0) {
       LoadedModel m = loaded;
       loaded = null;
+      var b = batcher;
+      if (b != null) {
+        b.close(); // nothing is queued: every queued request holds a reference
+      }
       if (m != null) {
         try {
           m.close();
@@ -93,6 +103,10 @@ final class Slot {
 
   LoadedModel loaded() {
     return loaded;
+  }
+
+  dev.kiln.core.batch.DynamicBatcher batcher() {
+    return batcher;
   }
 
   ModelSignature signature() {
