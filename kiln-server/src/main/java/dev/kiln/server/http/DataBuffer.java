@@ -57,7 +57,9 @@ final class DataBuffer {
     JsonToken t = p.currentToken();
     Kind k =
         switch (t) {
-          case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> Kind.NUMBER;
+          // null is how JSON encoders (pandas, json.dumps with NaN scrubbed) write a missing
+          // value: it reads as NaN, which models that do not allow NaN reject by name.
+          case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT, VALUE_NULL -> Kind.NUMBER;
           case VALUE_STRING -> Kind.STRING;
           case VALUE_TRUE, VALUE_FALSE -> Kind.BOOL;
           default ->
@@ -79,7 +81,10 @@ final class DataBuffer {
             integers = Arrays.copyOf(integers, size * 2);
           }
         }
-        if (t == JsonToken.VALUE_NUMBER_INT) {
+        if (t == JsonToken.VALUE_NULL) {
+          integers = null;
+          numbers[size] = Double.NaN;
+        } else if (t == JsonToken.VALUE_NUMBER_INT) {
           if (integers == null && size == 0) {
             integers = new long[numbers.length];
           }

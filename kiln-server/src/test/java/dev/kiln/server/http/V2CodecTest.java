@@ -173,4 +173,13 @@ class V2CodecTest {
 
     assertThat(d.request().inputs().get("x").floats()[0]).isNaN();
   }
+
+  @Test
+  void decode_nullElement_readsAsMissingNan() {
+    var d =
+        decode(
+            "{\"inputs\":[{\"name\":\"x\",\"shape\":[2],\"datatype\":\"FP32\",\"data\":[1,null]}]}");
+
+    assertThat(d.request().inputs().get("x").floats()[1]).isNaN();
+  }
 }

@@ -1,0 +1,261 @@
+package dev.kiln.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code kiln bench}: runs load against a server and writes DIR/report.json and DIR/report.html.
+ * Exit codes: 0 all thresholds passed, 1 a threshold failed, 2 bad usage, 3 the run could not start
+ * (server unreachable, no metadata).
+ */
+@Command(
+    name = "kiln bench",
+    mixinStandardHelpOptions = true,
+    version = "kiln-bench 0.1.0",
+    subcommands = CompareCommand.class,
+    description = {
+      "Open-loop HTTP load generator: latency measured from each request's intended send time"
+          + " (corrected for coordinated omission) and from its actual send (uncorrected).",
+      "  kiln bench --target http://127.0.0.1:8080 --protocol v2 --model M --rate 1000"
+          + " --duration 10s --out DIR",
+      "  kiln bench compare a.json b.json [--max-regression 10%]"
+    })
+public final class BenchMain implements Callable<Integer> {
+  static final int EXIT_THRESHOLD = 1;
+  static final int EXIT_USAGE = 2;
+  static final int EXIT_RUN = 3;
+
+  @Option(names = "--target", description = "Server base URL, e.g. http://127.0.0.1:8080")
+  String target;
+
+  @Option(names = "--protocol", description = "v2 (default), v1 or openai")
+  String protocol;
+
+  @Option(names = "--model", description = "Model name")
+  String model;
+
+  @Option(
+      names = "--rate",
+      split = ",",
+      description = "Open loop: requests per second; a comma list is a sweep")
+  List<Double> rate;
+
+  @Option(
+      names = "--concurrency",
+      split = ",",
+      description = "Closed loop: clients sending back to back; a comma list is a sweep")
+  List<Integer> concurrency;
+
+  @Option(names = "--duration", description = "Measured time per step (default 10s)")
+  String duration;
+
+  @Option(names = "--warmup", description = "Unmeasured time before each step (default 2s)")
+  String warmup;
+
+  @Option(names = "--ramp", description = "Open loop: rise linearly to the rate over this time")
+  String ramp;
+
+  @Option(names = "--arrival", description = "Open loop: constant (default) or poisson")
+  String arrival;
+
+  @Option(
+      names = "--connections",
+      description = "Open loop: most outstanding requests (default 1000); beyond it, drop")
+  Integer connections;
+
+  @Option(names = "--timeout", description = "Per-request timeout (default 30s)")
+  String timeout;
+
+  @Option(names = "--batch", description = "Rows per request (default 1)")
+  Integer batch;
+
+  @Option(names = "--features", description = "Values per row (default: model metadata)")
+  Integer features;
+
+  @Option(names = "--csv", description = "Take rows from this CSV (a header line is skipped)")
+  Path csv;
+
+  @Option(names = "--min", description = "Random rows: lower bound (default 0)")
+  Double min;
+
+  @Option(names = "--max", description = "Random rows: upper bound (default 1)")
+  Double max;
+
+  @Option(names = "--prompt", description = "openai: the prompt (default 'Hello')")
+  String prompt;
+
+  @Option(names = "--max-tokens", description = "openai: max_tokens (default 16)")
+  Integer maxTokens;
+
+  @Option(
+      names = "--threshold",
+      description = "Pass/fail condition, repeatable: 'p99<200ms', 'error_rate<1%'")
+  List<String> thresholds;
+
+  @Option(names = "--scenario", description = "YAML or JSON file with the same settings")
+  Path scenario;
+
+  @Option(names = "--out", description = "Directory for report.json and report.html")
+  Path out;
+
+  @Option(names = "--seed", description = "Random seed for rows and Poisson arrivals")
+  Long seed;
+
+  @Option(names = "--quiet", description = "No progress line")
+  boolean quiet;
+
+  private final PrintStream stdout;
+  private final PrintStream stderr;
+
+  BenchMain(PrintStream stdout, PrintStream stderr) {
+    this.stdout = stdout;
+    this.stderr = stderr;
+  }
+
+  public static void main(String[] args) {
+    System.exit(execute(System.out, System.err, args));
+  }
+
+  /** Runs the CLI with the given streams; returns the exit code. */
+  static int execute(PrintStream out, PrintStream err, String... args) {
+    CommandLine cl = new CommandLine(new BenchMain(out, err));
+    cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+    cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+    cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      if (e instanceof IllegalArgumentException) {
+        cmd.getErr().println("kiln bench: " + e.getMessage());
+        return EXIT_USAGE;
+      }
+      if (e instanceof IOException) {
+        cmd.getErr().println("kiln bench: " + e.getMessage());
+        return EXIT_RUN;
+      }
+      throw e;
+    });
+    return cl.execute(args);
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    PrintStream out = stdout;
+    PrintStream err = stderr;
+    BenchConfig cfg = config();
+    HttpClient client =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(10))
+            .build();
+    try (client) {
+      Payload payload = Payload.create(cfg, client);
+      ObjectNode report = Report.start(cfg, payload);
+      ArrayNode steps = report.putArray("steps");
+      LoadRunner runner = new LoadRunner(cfg, client, payload, quiet ? nullStream() : err);
+      for (BenchConfig.Step step : cfg.steps()) {
+        ObjectNode result = runner.run(step);
+        steps.add(result);
+        Report.printStep(out, result);
+      }
+      boolean passed = Report.evaluate(cfg, report);
+      Report.printThresholds(out, report);
+      Files.createDirectories(cfg.out());
+      Path json = cfg.out().resolve("report.json");
+      new ObjectMapper()
+          .enable(SerializationFeature.INDENT_OUTPUT)
+          .writeValue(json.toFile(), report);
+      Path html = cfg.out().resolve("report.html");
+      Files.writeString(html, HtmlReport.render(report), StandardCharsets.UTF_8);
+      out.println("wrote " + json + " and " + html);
+      return passed ? 0 : EXIT_THRESHOLD;
+    }
+  }
+
+  private static PrintStream nullStream() {
+    return new PrintStream(java.io.OutputStream.nullOutputStream());
+  }
+
+  /** Defaults, then the scenario file, then the flags. */
+  BenchConfig config() throws IOException {
+    Scenario s =
+        scenario == null
+            ? new Scenario(
+                null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+                null)
+            : Scenario.read(scenario);
+    Scenario.Payload p =
+        s.payload() == null
+            ? new Scenario.Payload(null, null, null, null, null, null)
+            : s.payload();
+    Path base = scenario == null ? Path.of(".") : scenario.toAbsolutePath().getParent();
+    boolean cliLoad = rate != null || concurrency != null;
+    List<Double> rates = cliLoad ? orEmpty(rate) : orEmpty(s.rate());
+    List<Integer> clients = cliLoad ? orEmpty(concurrency) : orEmpty(s.concurrency());
+    String outDir = first(out == null ? null : out.toString(), s.out(), null);
+    Path csvPath = csv != null ? csv : p.csv() == null ? null : base.resolve(p.csv());
+    return new BenchConfig(
+        uri(first(target, s.target(), null)),
+        Protocol.parse(first(protocol, s.protocol(), "v2")),
+        first(model, s.model(), null),
+        first(batch, s.batch(), 1),
+        rates,
+        clients,
+        Units.duration(first(duration, s.duration(), "10s")),
+        Units.duration(first(warmup, s.warmup(), "2s")),
+        Units.duration(first(ramp, s.ramp(), "0s")),
+        Schedule.Arrival.valueOf(
+            first(arrival, s.arrival(), "constant").toUpperCase(java.util.Locale.ROOT)),
+        first(connections, s.connections(), 1000),
+        Units.duration(first(timeout, s.timeout(), "30s")),
+        (thresholds != null ? thresholds : orEmpty(s.thresholds()))
+            .stream().map(Threshold::parse).toList(),
+        csvPath,
+        first(features, p.features(), null),
+        first(min, p.min(), 0.0),
+        first(max, p.max(), 1.0),
+        first(prompt, p.prompt(), "Hello"),
+        first(maxTokens, p.maxTokens(), 16),
+        outDir == null ? null : Path.of(outDir),
+        first(seed, null, 42L));
+  }
+
+  private static URI uri(String s) {
+    if (s == null) {
+      return null;
+    }
+    URI u = URI.create(s.endsWith("/") ? s.substring(0, s.length() - 1) : s);
+    if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme())) {
+      throw new IllegalArgumentException("--target must be an http(s) URL, was " + s);
+    }
+    return u;
+  }
+
+  @SafeVarargs
+  private static <T> T first(T... values) {
+    for (T v : values) {
+      if (v != null) {
+        return v;
+      }
+    }
+    return null;
+  }
+
+  private static <T> List<T> orEmpty(List<T> l) {
+    return l == null ? List.of() : l.stream().filter(Objects::nonNull).toList();
+  }
+}

@@ -1,0 +1,234 @@
+package dev.kiln.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Request bodies, built once before the run so the generator spends its CPU on sending: a pool of
+ * up to {@value #POOL} distinct prepared requests, used round-robin. Rows come from a CSV file, or
+ * are uniform random numbers in [min, max]. For v2 the input's name, datatype and shape come from
+ * the model's metadata ({@code GET /v2/models/NAME}).
+ */
+final class Payload {
+  static final int POOL = 64;
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+
+  private final List<HttpRequest> requests;
+  private final int rowsPerRequest;
+  private final String description;
+
+  private Payload(List<HttpRequest> requests, int rowsPerRequest, String description) {
+    this.requests = requests;
+    this.rowsPerRequest = rowsPerRequest;
+    this.description = description;
+  }
+
+  HttpRequest request(long i) {
+    return requests.get((int) (i % requests.size()));
+  }
+
+  int rowsPerRequest() {
+    return rowsPerRequest;
+  }
+
+  String description() {
+    return description;
+  }
+
+  /** The model input a v2 request fills. */
+  record Input(String name, String datatype, List<Long> innerShape, int features) {}
+
+  static Payload create(BenchConfig cfg, HttpClient client) throws IOException {
+    URI uri = cfg.target().resolve(cfg.protocol().path(cfg.model()));
+    if (cfg.protocol() == Protocol.OPENAI) {
+      String body =
+          MAPPER.writeValueAsString(
+              java.util.Map.of(
+                  "model", cfg.model(),
+                  "prompt", cfg.prompt(),
+                  "max_tokens", cfg.maxTokens(),
+                  "stream", false));
+      return new Payload(
+          List.of(build(uri, body.getBytes(StandardCharsets.UTF_8), cfg)),
+          1,
+          "prompt of " + cfg.prompt().length() + " chars, max_tokens " + cfg.maxTokens());
+    }
+    List<double[]> csvRows = cfg.csv() == null ? null : readCsv(cfg);
+    Input input = null;
+    if (cfg.protocol() == Protocol.V2 || (cfg.features() == null && csvRows == null)) {
+      input = metadata(cfg, client, cfg.protocol() == Protocol.V2);
+    }
+    int features =
+        cfg.features() != null
+            ? cfg.features()
+            : csvRows != null ? csvRows.getFirst().length : input.features();
+    if (csvRows != null && csvRows.getFirst().length != features) {
+      throw new IllegalArgumentException(
+          "the CSV has " + csvRows.getFirst().length + " columns but the model takes " + features);
+    }
+    boolean integers = input != null && input.datatype().matches("U?INT\\d+|BOOL");
+    SplittableRandom random = new SplittableRandom(cfg.seed());
+    int batch = cfg.batch();
+    int pool = csvRows == null ? POOL : Math.max(1, Math.min(POOL, csvRows.size() / batch));
+    List<HttpRequest> requests = new ArrayList<>(pool);
+    int next = 0;
+    for (int p = 0; p < pool; p++) {
+      StringBuilder rows = new StringBuilder(batch * features * 8);
+      for (int r = 0; r < batch; r++) {
+        double[] row;
+        if (csvRows != null) {
+          row = csvRows.get(next++ % csvRows.size());
+        } else {
+          row = new double[features];
+          for (int f = 0; f < features; f++) {
+            row[f] = cfg.min() + random.nextDouble() * (cfg.max() - cfg.min());
+          }
+        }
+        if (r > 0) {
+          rows.append(',');
+        }
+        appendRow(rows, row, integers, cfg.protocol() == Protocol.V1);
+      }
+      String body =
+          cfg.protocol() == Protocol.V1
+              ? "{\"instances\":[" + rows + "]}"
+              : v2Body(input, batch, rows.toString());
+      requests.add(build(uri, body.getBytes(StandardCharsets.UTF_8), cfg));
+    }
+    String source =
+        csvRows != null
+            ? csvRows.size() + " CSV rows from " + cfg.csv()
+            : "random rows in [" + cfg.min() + ", " + cfg.max() + "]";
+    return new Payload(
+        requests, batch, batch + " row(s) x " + features + " features per request, " + source);
+  }
+
+  private static String v2Body(Input input, int batch, String rows) {
+    StringBuilder shape = new StringBuilder().append(batch);
+    input.innerShape().forEach(d -> shape.append(',').append(d));
+    return "{\"inputs\":[{\"name\":"
+        + quote(input.name())
+        + ",\"shape\":["
+        + shape
+        + "],\"datatype\":"
+        + quote(input.datatype())
+        + ",\"data\":["
+        + rows.replace("[", "").replace("]", "")
+        + "]}]}";
+  }
+
+  private static void appendRow(StringBuilder sb, double[] row, boolean integers, boolean nested) {
+    if (nested) {
+      sb.append('[');
+    }
+    for (int f = 0; f < row.length; f++) {
+      if (f > 0) {
+        sb.append(',');
+      }
+      if (integers) {
+        sb.append(Math.round(row[f]));
+      } else {
+        // Four decimals keep bodies small; the server parses them as FP32 anyway.
+        sb.append(Math.round(row[f] * 1e4) / 1e4);
+      }
+    }
+    if (nested) {
+      sb.append(']');
+    }
+  }
+
+  private static String quote(String s) {
+    try {
+      return MAPPER.writeValueAsString(s);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static HttpRequest build(URI uri, byte[] body, BenchConfig cfg) {
+    return HttpRequest.newBuilder(uri)
+        .timeout(cfg.timeout())
+        .header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+        .build();
+  }
+
+  /** Learns the first input's name, datatype and shape from {@code GET /v2/models/NAME}. */
+  static Input metadata(BenchConfig cfg, HttpClient client, boolean v2) throws IOException {
+    String encoded = Protocol.V2.path(cfg.model()).replace("/infer", "");
+    URI uri = cfg.target().resolve(encoded);
+    HttpResponse<byte[]> res;
+    try {
+      res =
+          client.send(
+              HttpRequest.newBuilder(uri).timeout(cfg.timeout()).GET().build(),
+              HttpResponse.BodyHandlers.ofByteArray());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted", e);
+    }
+    String hint = v2 ? "" : " (v1 has no metadata: pass --features N or --csv FILE)";
+    if (res.statusCode() != 200) {
+      throw new IOException(
+          "GET " + uri + " answered " + res.statusCode() + "; cannot learn the input shape" + hint);
+    }
+    JsonNode in = MAPPER.readTree(res.body()).path("inputs").path(0);
+    if (in.isMissingNode()) {
+      throw new IOException("GET " + uri + " lists no inputs" + hint);
+    }
+    List<Long> inner = new ArrayList<>();
+    JsonNode shape = in.path("shape");
+    int features = 1;
+    for (int i = 1; i < shape.size(); i++) {
+      long d = shape.get(i).asLong();
+      long dim = d > 0 ? d : cfg.features() == null ? 1 : cfg.features();
+      inner.add(dim);
+      features *= (int) dim;
+    }
+    if (cfg.features() != null && cfg.features() != features && shape.size() == 2) {
+      inner.set(0, (long) cfg.features());
+      features = cfg.features();
+    }
+    return new Input(
+        in.path("name").asText("input"), in.path("datatype").asText("FP32"), inner, features);
+  }
+
+  /** Numeric CSV rows; a first line that does not parse as numbers is a header and is skipped. */
+  static List<double[]> readCsv(BenchConfig cfg) throws IOException {
+    List<double[]> rows = new ArrayList<>();
+    int lineNo = 0;
+    for (String line : Files.readAllLines(cfg.csv())) {
+      lineNo++;
+      if (line.isBlank()) {
+        continue;
+      }
+      String[] cells = line.split(",");
+      double[] row = new double[cells.length];
+      try {
+        for (int i = 0; i < cells.length; i++) {
+          row[i] = Double.parseDouble(cells[i].trim());
+        }
+      } catch (NumberFormatException e) {
+        if (rows.isEmpty() && lineNo == 1) {
+          continue;
+        }
+        throw new IOException(cfg.csv() + ":" + lineNo + ": not a number: " + e.getMessage(), e);
+      }
+      rows.add(row);
+    }
+    if (rows.isEmpty()) {
+      throw new IOException(cfg.csv() + " has no data rows");
+    }
+    return rows;
+  }
+}

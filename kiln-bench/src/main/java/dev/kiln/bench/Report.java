@@ -1,0 +1,144 @@
+package dev.kiln.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintStream;
+import java.util.Iterator;
+import java.util.Locale;
+import java.util.Map;
+
+/** report.json's shape, the console summary and threshold evaluation. */
+final class Report {
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+  static final String[] LATENCY_KEYS = {"p50", "p90", "p95", "p99", "p99_9", "max", "mean"};
+
+  private Report() {}
+
+  static ObjectNode start(BenchConfig cfg, Payload payload) {
+    ObjectNode r = MAPPER.createObjectNode();
+    r.put("tool", "kiln-bench");
+    r.put("format", 1);
+    r.set("config", MAPPER.valueToTree(cfg.describe()));
+    ((ObjectNode) r.get("config")).put("payload", payload.description());
+    r.set("environment", MAPPER.valueToTree(Environment.describe()));
+    return r;
+  }
+
+  /** Evaluates every threshold on every step; records the outcome; true when all pass. */
+  static boolean evaluate(BenchConfig cfg, ObjectNode report) {
+    ArrayNode results = report.putArray("thresholds");
+    boolean all = true;
+    for (JsonNode step : report.path("steps")) {
+      for (Threshold t : cfg.thresholds()) {
+        double actual = t.actual(step);
+        boolean ok = t.passes(actual);
+        all &= ok;
+        ObjectNode n = results.addObject();
+        n.put("threshold", t.text());
+        n.put("step", step.path("label").asText());
+        n.put("actual", actual);
+        n.put("passed", ok);
+      }
+    }
+    report.put("passed", all);
+    return all;
+  }
+
+  static void printThresholds(PrintStream out, JsonNode report) {
+    for (JsonNode t : report.path("thresholds")) {
+      out.printf(
+          Locale.ROOT,
+          "threshold %-22s %-18s actual %-10s %s%n",
+          t.path("threshold").asText(),
+          t.path("step").asText(),
+          fmt(t.path("actual").asDouble()),
+          t.path("passed").asBoolean() ? "PASS" : "FAIL");
+    }
+  }
+
+  private static String fmt(double v) {
+    return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.4g", v);
+  }
+
+  static void printStep(PrintStream out, JsonNode s) {
+    out.printf(
+        Locale.ROOT,
+        "%n== %s (%s loop), window %.1fs%n",
+        s.path("label").asText(),
+        s.path("mode").asText(),
+        s.path("window_s").asDouble());
+    out.printf(
+        Locale.ROOT,
+        "requests   scheduled %d  sent %d  ok %d  errors %d  dropped %d  error rate %s  late"
+            + " sends %d%n",
+        s.path("scheduled").asLong(),
+        s.path("sent").asLong(),
+        s.path("ok").asLong(),
+        s.path("errors").asLong(),
+        s.path("dropped").asLong(),
+        Units.percent(s.path("error_rate").asDouble()),
+        s.path("late_sends").asLong());
+    String tokens =
+        s.path("completion_tokens").asLong() > 0
+            ? "  " + Units.rate(s.path("tokens_per_s").asDouble()) + " tokens/s"
+            : "";
+    out.printf(
+        Locale.ROOT,
+        "throughput %s req/s  %s rows/s%s%n",
+        Units.rate(s.path("throughput_rps").asDouble()),
+        Units.rate(s.path("rows_per_s").asDouble()),
+        tokens);
+    out.printf(
+        Locale.ROOT,
+        "latency ms   %8s %8s %8s %8s %8s %8s %8s%n",
+        "p50",
+        "p90",
+        "p95",
+        "p99",
+        "p99.9",
+        "max",
+        "mean");
+    for (String kind : new String[] {"corrected", "uncorrected"}) {
+      JsonNode l = s.path("latency_ms").path(kind);
+      StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-12s", kind));
+      for (String k : LATENCY_KEYS) {
+        sb.append(String.format(Locale.ROOT, " %8s", Units.ms(l.path(k).asDouble())));
+      }
+      out.println(sb);
+    }
+    JsonNode lag = s.path("send_lag_ms");
+    if (s.path("mode").asText().equals("open")) {
+      out.printf(
+          Locale.ROOT,
+          "send lag ms  p50 %s  p99 %s  max %s%n",
+          Units.ms(lag.path("p50").asDouble()),
+          Units.ms(lag.path("p99").asDouble()),
+          Units.ms(lag.path("max").asDouble()));
+    }
+    JsonNode server = s.path("server_ms");
+    if (server.path("compute").path("count").asLong() > 0) {
+      double total = s.path("latency_ms").path("uncorrected").path("p50").asDouble();
+      double queue = server.path("queue").path("p50").asDouble();
+      double compute = server.path("compute").path("p50").asDouble();
+      out.printf(
+          Locale.ROOT,
+          "server ms    queue p50 %s p99 %s  compute p50 %s p99 %s  (client+HTTP ≈ %s of the"
+              + " %s p50)%n",
+          Units.ms(queue),
+          Units.ms(server.path("queue").path("p99").asDouble()),
+          Units.ms(compute),
+          Units.ms(server.path("compute").path("p99").asDouble()),
+          Units.ms(Math.max(0, total - queue - compute)),
+          Units.ms(total));
+    }
+    StringBuilder outcomes = new StringBuilder("outcomes  ");
+    Iterator<Map.Entry<String, JsonNode>> it = s.path("outcomes").fields();
+    while (it.hasNext()) {
+      var e = it.next();
+      outcomes.append(' ').append(e.getKey()).append('=').append(e.getValue().asLong());
+    }
+    out.println(outcomes);
+  }
+}

@@ -1,0 +1,223 @@
+package dev.kiln.trees;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class TreeEnsembleTest {
+  private static final int FEATURES = 7;
+  private static final int GROUPS = 3;
+
+  /** Random trees in XGBoost's local form, kept so a naive evaluator can walk them too. */
+  private record RandomTree(
+      int group, int[] feature, float[] value, int[] left, int[] right, boolean[] defaultLeft) {}
+
+  private static RandomTree randomTree(SplittableRandom rnd, int group) {
+    int maxNodes = 1 + 2 * rnd.nextInt(20);
+    int[] feature = new int[maxNodes];
+    float[] value = new float[maxNodes];
+    int[] left = new int[maxNodes];
+    int[] right = new int[maxNodes];
+    boolean[] defaultLeft = new boolean[maxNodes];
+    Arrays.fill(left, -1);
+    Arrays.fill(right, -1);
+    // Grow breadth-first: split a random leaf until the node budget is spent.
+    int size = 1;
+    value[0] = leafValue(rnd);
+    while (size + 2 <= maxNodes) {
+      int n = rnd.nextInt(size);
+      if (left[n] >= 0) {
+        continue;
+      }
+      left[n] = size;
+      right[n] = size + 1;
+      feature[n] = rnd.nextInt(FEATURES);
+      // Thresholds on a coarse grid, so rows hit them exactly now and then.
+      value[n] = (rnd.nextInt(21) - 10) / 4.0f;
+      defaultLeft[n] = rnd.nextBoolean();
+      value[size] = leafValue(rnd);
+      value[size + 1] = leafValue(rnd);
+      size += 2;
+    }
+    return new RandomTree(
+        group,
+        Arrays.copyOf(feature, size),
+        Arrays.copyOf(value, size),
+        Arrays.copyOf(left, size),
+        Arrays.copyOf(right, size),
+        Arrays.copyOf(defaultLeft, size));
+  }
+
+  private static float leafValue(SplittableRandom rnd) {
+    return (float) (rnd.nextDouble() * 2 - 1);
+  }
+
+  private static float[] randomRows(SplittableRandom rnd, int rows) {
+    float[] x = new float[rows * FEATURES];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = rnd.nextInt(10) == 0 ? Float.NaN : (rnd.nextInt(25) - 12) / 4.0f;
+    }
+    return x;
+  }
+
+  /** The textbook walk, recursively: the reference the flat, blocked evaluator must match. */
+  private static float walk(RandomTree t, int node, float[] x, int row) {
+    if (t.left()[node] < 0) {
+      return t.value()[node];
+    }
+    float v = x[row * FEATURES + t.feature()[node]];
+    int next;
+    if (Float.isNaN(v)) {
+      next = t.defaultLeft()[node] ? t.left()[node] : t.right()[node];
+    } else {
+      next = v < t.value()[node] ? t.left()[node] : t.right()[node];
+    }
+    return walk(t, next, x, row);
+  }
+
+  private static float[] naive(RandomTree[] trees, float[] x, int rows, float base) {
+    float[] out = new float[rows * GROUPS];
+    Arrays.fill(out, base);
+    for (RandomTree t : trees) {
+      for (int r = 0; r < rows; r++) {
+        out[r * GROUPS + t.group()] += walk(t, 0, x, r);
+      }
+    }
+    return out;
+  }
+
+  private static TreeEnsemble flatten(RandomTree[] trees) {
+    var b = new TreeEnsemble.Builder(FEATURES, GROUPS);
+    for (RandomTree t : trees) {
+      b.addTree(t.group(), t.feature(), t.value(), t.left(), t.right(), t.defaultLeft(), 1.0f);
+    }
+    return b.build();
+  }
+
+  private static RandomTree[] randomForest(SplittableRandom rnd, int n) {
+    RandomTree[] trees = new RandomTree[n];
+    for (int i = 0; i < n; i++) {
+      trees[i] = randomTree(rnd, i % GROUPS);
+    }
+    return trees;
+  }
+
+  @Test
+  void margins_randomTreesAndRowsWithNaN_equalNaiveRecursiveWalk() {
+    SplittableRandom rnd = new SplittableRandom(42);
+    for (int trial = 0; trial < 50; trial++) {
+      RandomTree[] trees = randomForest(rnd, 1 + rnd.nextInt(30));
+      float[] x = randomRows(rnd, 200);
+
+      float[] flat = flatten(trees).margins(x, 200, 0, trees.length, 0.25f);
+
+      assertThat(flat).as("trial %d", trial).isEqualTo(naive(trees, x, 200, 0.25f));
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {1, 63, 64, 65, 4095, 4096, 5000, 9001})
+  void margins_batchSizeAroundBlockAndThreadThresholds_equalRowByRow(int rows) {
+    SplittableRandom rnd = new SplittableRandom(rows);
+    RandomTree[] trees = randomForest(rnd, 24);
+    TreeEnsemble ensemble = flatten(trees);
+    float[] x = randomRows(rnd, rows);
+
+    float[] batched = ensemble.margins(x, rows, 0, trees.length, 0.5f);
+
+    float[] oneByOne = new float[rows * GROUPS];
+    for (int r = 0; r < rows; r++) {
+      float[] row = Arrays.copyOfRange(x, r * FEATURES, (r + 1) * FEATURES);
+      System.arraycopy(ensemble.margins(row, 1, 0, trees.length, 0.5f), 0, oneByOne, r * GROUPS, 3);
+    }
+    assertThat(batched).isEqualTo(oneByOne);
+    assertThat(batched).isEqualTo(naive(trees, x, rows, 0.5f));
+  }
+
+  @Test
+  void margins_missingValue_followsDefaultDirection() {
+    // Root splits feature 0 at 1.0: left leaf 10, right leaf 20.
+    float[] x = {Float.NaN, 0, 0, 0, 0, 0, 0};
+    for (boolean defaultLeft : new boolean[] {true, false}) {
+      var b = new TreeEnsemble.Builder(FEATURES, 1);
+      b.addTree(
+          0,
+          new int[] {0, 0, 0},
+          new float[] {1.0f, 10f, 20f},
+          new int[] {1, -1, -1},
+          new int[] {2, -1, -1},
+          new boolean[] {defaultLeft, false, false},
+          1.0f);
+
+      float[] m = b.build().margins(x, 1, 0, 1, 0f);
+
+      assertThat(m[0]).isEqualTo(defaultLeft ? 10f : 20f);
+    }
+  }
+
+  @Test
+  void margins_valueEqualToThreshold_goesRight() {
+    var b = new TreeEnsemble.Builder(1, 1);
+    b.addTree(
+        0,
+        new int[] {0, 0, 0},
+        new float[] {1.0f, 10f, 20f},
+        new int[] {1, -1, -1},
+        new int[] {2, -1, -1},
+        new boolean[] {true, false, false},
+        1.0f);
+
+    assertThat(b.build().margins(new float[] {1.0f}, 1, 0, 1, 0f)).containsExactly(20f);
+  }
+
+  @Test
+  void margins_treeRange_sumsOnlyThoseTrees() {
+    SplittableRandom rnd = new SplittableRandom(7);
+    RandomTree[] trees = randomForest(rnd, 12);
+    float[] x = randomRows(rnd, 100);
+
+    float[] part = flatten(trees).margins(x, 100, 3, 9, 0f);
+
+    assertThat(part).isEqualTo(naive(Arrays.copyOfRange(trees, 3, 9), x, 100, 0f));
+  }
+
+  @Test
+  void margins_categoricalSplit_rightOnlyForListedCategories() {
+    // Categories {1, 3, 40} go right (leaf 20); the rest, and invalid values, left (10).
+    var b = new TreeEnsemble.Builder(1, 1);
+    b.addTree(
+        0,
+        new int[] {0, 0, 0},
+        new float[] {0f, 10f, 20f},
+        new int[] {1, -1, -1},
+        new int[] {2, -1, -1},
+        new boolean[] {false, false, false},
+        1.0f,
+        new int[][] {{1, 3, 40}, null, null});
+    float[] x = {1, 3, 40, 3.9f, 0, 2, 39, 41, 1000, -1, -0.5f, 16777216f, Float.NaN};
+
+    float[] m = b.build().margins(x, x.length, 0, 1, 0f);
+
+    assertThat(m).containsExactly(20, 20, 20, 20, 10, 10, 10, 10, 10, 10, 10, 10, 20);
+  }
+
+  @Test
+  void build_cycleInTree_isRejected() {
+    var b = new TreeEnsemble.Builder(1, 1);
+    b.addTree(
+        0,
+        new int[] {0, 0, 0},
+        new float[] {1, 1, 1},
+        new int[] {1, 0, -1},
+        new int[] {2, 2, -1},
+        new boolean[3],
+        1.0f);
+
+    assertThatThrownBy(b::build).isInstanceOf(IllegalArgumentException.class);
+  }
+}
