@@ -1,0 +1,184 @@
+package dev.kiln.llm;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The arithmetic of the engine, vectorised with the Vector API. Activations are float arrays on the
+ * heap; weights are little-endian F32 segments of the mapped model file. Each kernel works on a
+ * slice of its output so that {@link Workers} can split it; none allocates.
+ */
+final class Kernels {
+  /** Static final, or the JIT cannot constant-fold the lane count (about 100x slower). */
+  static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+
+  static final int LANES = SPECIES.length();
+  private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+  private Kernels() {}
+
+  /**
+   * Columns {@code [colFrom, colTo)} of {@code out = x @ W + bias} (plus {@code out}'s old value
+   * when {@code accumulate}, which is how the residual additions are fused in) for {@code rows}
+   * rows of {@code x} at once. {@code W} is Conv1D-shaped {@code [in, outDim]}, so for each input
+   * feature i the kernel broadcasts x[t, i] and adds it times the contiguous row W[i, j..] into
+   * four vector accumulators: four independent FMA chains per column block.
+   */
+  static void matmul(
+      float[] out,
+      float[] x,
+      int rows,
+      int in,
+      MemorySegment w,
+      float[] bias,
+      int outDim,
+      boolean accumulate,
+      int colFrom,
+      int colTo) {
+    int j = colFrom;
+    for (; j + 4 * LANES <= colTo; j += 4 * LANES) {
+      for (int t = 0; t < rows; t++) {
+        int o = t * outDim + j;
+        FloatVector a0 = FloatVector.fromArray(SPECIES, bias, j);
+        FloatVector a1 = FloatVector.fromArray(SPECIES, bias, j + LANES);
+        FloatVector a2 = FloatVector.fromArray(SPECIES, bias, j + 2 * LANES);
+        FloatVector a3 = FloatVector.fromArray(SPECIES, bias, j + 3 * LANES);
+        int xr = t * in;
+        for (int i = 0; i < in; i++) {
+          FloatVector xi = FloatVector.broadcast(SPECIES, x[xr + i]);
+          long base = ((long) i * outDim + j) * Float.BYTES;
+          a0 = FloatVector.fromMemorySegment(SPECIES, w, base, LE).fma(xi, a0);
+          a1 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 4L, LE).fma(xi, a1);
+          a2 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 8L, LE).fma(xi, a2);
+          a3 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 12L, LE).fma(xi, a3);
+        }
+        if (accumulate) {
+          a0 = a0.add(FloatVector.fromArray(SPECIES, out, o));
+          a1 = a1.add(FloatVector.fromArray(SPECIES, out, o + LANES));
+          a2 = a2.add(FloatVector.fromArray(SPECIES, out, o + 2 * LANES));
+          a3 = a3.add(FloatVector.fromArray(SPECIES, out, o + 3 * LANES));
+        }
+        a0.intoArray(out, o);
+        a1.intoArray(out, o + LANES);
+        a2.intoArray(out, o + 2 * LANES);
+        a3.intoArray(out, o + 3 * LANES);
+      }
+    }
+    for (; j + LANES <= colTo; j += LANES) {
+      for (int t = 0; t < rows; t++) {
+        int o = t * outDim + j;
+        FloatVector a = FloatVector.fromArray(SPECIES, bias, j);
+        for (int i = 0; i < in; i++) {
+          long base = ((long) i * outDim + j) * Float.BYTES;
+          FloatVector xi = FloatVector.broadcast(SPECIES, x[t * in + i]);
+          a = FloatVector.fromMemorySegment(SPECIES, w, base, LE).fma(xi, a);
+        }
+        if (accumulate) {
+          a = a.add(FloatVector.fromArray(SPECIES, out, o));
+        }
+        a.intoArray(out, o);
+      }
+    }
+    for (; j < colTo; j++) {
+      for (int t = 0; t < rows; t++) {
+        float a = bias[j];
+        for (int i = 0; i < in; i++) {
+          a += x[t * in + i] * w.getAtIndex(SafeTensors.F32, (long) i * outDim + j);
+        }
+        out[t * outDim + j] = accumulate ? out[t * outDim + j] + a : a;
+      }
+    }
+  }
+
+  /**
+   * Rows {@code [rowFrom, rowTo)} of {@code out = W x} for a row-major {@code W [n, d]}: the output
+   * head, where W is the token embedding (tied weights), one dot product per vocabulary entry.
+   */
+  static void matvecRows(
+      float[] out, float[] x, int xOffset, MemorySegment w, int d, int rowFrom, int rowTo) {
+    int bound = SPECIES.loopBound(d);
+    for (int r = rowFrom; r < rowTo; r++) {
+      long base = (long) r * d * Float.BYTES;
+      FloatVector acc = FloatVector.zero(SPECIES);
+      int i = 0;
+      for (; i < bound; i += LANES) {
+        acc =
+            FloatVector.fromMemorySegment(SPECIES, w, base + (long) i * Float.BYTES, LE)
+                .fma(FloatVector.fromArray(SPECIES, x, xOffset + i), acc);
+      }
+      float sum = acc.reduceLanes(VectorOperators.ADD);
+      for (; i < d; i++) {
+        sum += x[xOffset + i] * w.getAtIndex(SafeTensors.F32, (long) r * d + i);
+      }
+      out[r] = sum;
+    }
+  }
+
+  /** {@code a[ao..ao+n) · b[bo..bo+n)}. */
+  static float dot(float[] a, int ao, float[] b, int bo, int n) {
+    int i = 0;
+    float sum = 0f;
+    if (n >= LANES) {
+      FloatVector acc = FloatVector.zero(SPECIES);
+      for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
+        acc =
+            FloatVector.fromArray(SPECIES, a, ao + i)
+                .fma(FloatVector.fromArray(SPECIES, b, bo + i), acc);
+      }
+      sum = acc.reduceLanes(VectorOperators.ADD);
+    }
+    for (; i < n; i++) {
+      sum += a[ao + i] * b[bo + i];
+    }
+    return sum;
+  }
+
+  /** {@code y[yo..yo+n) += alpha * x[xo..xo+n)}. */
+  static void axpy(float[] y, int yo, float alpha, float[] x, int xo, int n) {
+    int i = 0;
+    if (n >= LANES) {
+      FloatVector va = FloatVector.broadcast(SPECIES, alpha);
+      for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
+        FloatVector.fromArray(SPECIES, x, xo + i)
+            .fma(va, FloatVector.fromArray(SPECIES, y, yo + i))
+            .intoArray(y, yo + i);
+      }
+    }
+    for (; i < n; i++) {
+      y[yo + i] += alpha * x[xo + i];
+    }
+  }
+
+  /**
+   * Layer normalisation of one row: {@code (x - mean) / sqrt(var + eps) * weight + bias}, with the
+   * biased variance, as torch's layer_norm. Sums in double: the row is short, the cost small.
+   */
+  static void layerNorm(
+      float[] out, int oo, float[] x, int xo, float[] weight, float[] bias, int n, float eps) {
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+      sum += x[xo + i];
+    }
+    double mean = sum / n;
+    double sq = 0;
+    for (int i = 0; i < n; i++) {
+      double c = x[xo + i] - mean;
+      sq += c * c;
+    }
+    float inv = (float) (1.0 / Math.sqrt(sq / n + eps));
+    float m = (float) mean;
+    for (int i = 0; i < n; i++) {
+      out[oo + i] = (x[xo + i] - m) * inv * weight[i] + bias[i];
+    }
+  }
+
+  private static final double GELU_SCALE = Math.sqrt(2.0 / Math.PI);
+
+  /** GPT-2's gelu_new: {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}. */
+  static float gelu(float x) {
+    return (float) (0.5 * x * (1.0 + Math.tanh(GELU_SCALE * (x + 0.044715 * x * x * x))));
+  }
+}

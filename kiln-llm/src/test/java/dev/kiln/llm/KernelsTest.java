@@ -1,0 +1,115 @@
+package dev.kiln.llm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class KernelsTest {
+  private static final Random RANDOM = new Random(11);
+
+  private static float[] random(int n) {
+    float[] a = new float[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = (float) RANDOM.nextGaussian();
+    }
+    return a;
+  }
+
+  private static MemorySegment segment(Arena arena, float[] values) {
+    MemorySegment s = arena.allocate(values.length * 4L);
+    for (int i = 0; i < values.length; i++) {
+      s.setAtIndex(SafeTensors.F32, i, values[i]);
+    }
+    return s;
+  }
+
+  @Test
+  void matmul_splitColumnsOddWidth_equalsScalarReference() {
+    // outDim is not a multiple of the lane count, so all three loops (4 vectors, 1, scalar) run.
+    int rows = 3;
+    int in = 37;
+    int out = 4 * Kernels.LANES + Kernels.LANES + 5;
+    float[] x = random(rows * in);
+    float[] w = random(in * out);
+    float[] bias = random(out);
+    float[] previous = random(rows * out);
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment ws = segment(arena, w);
+      float[] y = previous.clone();
+      int split = Workers.to(out, Kernels.LANES, 0, 2);
+      Kernels.matmul(y, x, rows, in, ws, bias, out, true, 0, split);
+      Kernels.matmul(y, x, rows, in, ws, bias, out, true, split, out);
+      for (int t = 0; t < rows; t++) {
+        for (int j = 0; j < out; j++) {
+          double expected = previous[t * out + j] + bias[j];
+          for (int i = 0; i < in; i++) {
+            expected += (double) x[t * in + i] * w[i * out + j];
+          }
+          assertThat(y[t * out + j])
+              .as("[%d, %d]", t, j)
+              .isCloseTo((float) expected, within(1e-4f));
+        }
+      }
+    }
+  }
+
+  @Test
+  void matvecRows_equalsScalarReference() {
+    int n = 9;
+    int d = Kernels.LANES * 2 + 3;
+    float[] x = random(d + 4);
+    float[] w = random(n * d);
+    float[] y = new float[n];
+    try (Arena arena = Arena.ofConfined()) {
+      Kernels.matvecRows(y, x, 4, segment(arena, w), d, 0, n);
+    }
+    for (int r = 0; r < n; r++) {
+      double expected = 0;
+      for (int i = 0; i < d; i++) {
+        expected += (double) x[4 + i] * w[r * d + i];
+      }
+      assertThat(y[r]).isCloseTo((float) expected, within(1e-4f));
+    }
+  }
+
+  @Test
+  void dotAndAxpy_oddLength_equalScalar() {
+    int n = Kernels.LANES + 3;
+    float[] a = random(n + 2);
+    float[] b = random(n + 1);
+    double expected = 0;
+    for (int i = 0; i < n; i++) {
+      expected += (double) a[2 + i] * b[1 + i];
+    }
+    assertThat(Kernels.dot(a, 2, b, 1, n)).isCloseTo((float) expected, within(1e-4f));
+    float[] y = a.clone();
+    Kernels.axpy(y, 2, 0.5f, b, 1, n);
+    for (int i = 0; i < n; i++) {
+      assertThat(y[2 + i]).isCloseTo(a[2 + i] + 0.5f * b[1 + i], within(1e-6f));
+    }
+  }
+
+  @Test
+  void gelu_knownValues() {
+    assertThat(Kernels.gelu(0f)).isZero();
+    assertThat(Kernels.gelu(1f)).isCloseTo(0.8411920f, within(1e-6f)); // torch gelu tanh
+    assertThat(Kernels.gelu(-3f)).isCloseTo(-0.0036374f, within(1e-6f));
+  }
+
+  @Test
+  void layerNorm_zeroMeanUnitVariance_thenAffine() {
+    float[] x = {1f, 2f, 3f, 4f};
+    float[] out = new float[4];
+    Kernels.layerNorm(
+        out, 0, x, 0, new float[] {1, 1, 1, 2}, new float[] {0, 0, 0, 1}, 4, 0f + 1e-5f);
+    // mean 2.5, variance 1.25
+    float inv = (float) (1 / Math.sqrt(1.25 + 1e-5));
+    assertThat(out)
+        .containsExactly(
+            new float[] {-1.5f * inv, -0.5f * inv, 0.5f * inv, 3 * inv + 1}, within(1e-6f));
+  }
+}
