@@ -35,7 +35,51 @@ record BenchConfig(
     String prompt,
     int maxTokens,
     Path out,
-    long seed) {
+    long seed,
+    Client client,
+    int maxBacklog,
+    Path body,
+    boolean stream,
+    IoThreads ioThreads) {
+
+  /** What runs each connection's blocking send and read. */
+  enum IoThreads {
+    /**
+     * One platform thread per connection (the default): a blocking read is one system call and the
+     * kernel wakes the thread; measured cheaper than virtual threads for a load generator.
+     */
+    PLATFORM,
+    /** One virtual thread per connection: its reads park through the JDK's poller. */
+    VIRTUAL;
+
+    static IoThreads parse(String s) {
+      try {
+        return valueOf(s.trim().toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("--io-threads '" + s + "': use platform or virtual", e);
+      }
+    }
+
+    Thread.Builder builder() {
+      return this == PLATFORM ? Thread.ofPlatform().daemon() : Thread.ofVirtual();
+    }
+  }
+
+  /** Which HTTP client sends the requests. */
+  enum Client {
+    /** Raw HTTP/1.1 over a fixed pool of keep-alive connections (the default). */
+    RAW,
+    /** The JDK's java.net.http.HttpClient; needed for https. */
+    JDK;
+
+    static Client parse(String s) {
+      try {
+        return valueOf(s.trim().toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("--client '" + s + "': use raw or jdk", e);
+      }
+    }
+  }
 
   BenchConfig {
     require(target != null, "--target is required (e.g. http://127.0.0.1:8080)");
@@ -50,6 +94,11 @@ record BenchConfig(
     require(!duration.isNegative() && !duration.isZero(), "--duration must be > 0");
     require(!warmup.isNegative(), "--warmup must be >= 0");
     require(connections >= 1, "--connections must be >= 1, was " + connections);
+    require(maxBacklog >= 0, "--max-backlog must be >= 0, was " + maxBacklog);
+    require(!stream || protocol == Protocol.OPENAI, "--stream applies to --protocol openai only");
+    require(
+        !stream || client == Client.RAW,
+        "--stream needs the raw client (the JDK client cannot time each chunk)");
     require(min <= max, "--min must be <= --max");
     require(features == null || features >= 1, "--features must be >= 1");
     require(maxTokens >= 1, "--max-tokens must be >= 1");
@@ -103,16 +152,21 @@ record BenchConfig(
     m.put("warmup", Units.seconds(warmup));
     m.put("ramp", Units.seconds(ramp));
     m.put("arrival", arrival.name().toLowerCase(Locale.ROOT));
-    m.put("connections", connections);
+    m.put("client", client.name().toLowerCase(Locale.ROOT));
+    m.put("io_threads", ioThreads.name().toLowerCase(Locale.ROOT));
+    m.put("connections", openLoop() ? connections : null);
+    m.put("max_backlog", openLoop() ? maxBacklog : null);
     m.put("timeout", Units.seconds(timeout));
     m.put("thresholds", thresholds.stream().map(Threshold::text).toList());
     m.put("csv", csv == null ? null : csv.toString());
+    m.put("body", body == null ? null : body.toString());
     m.put("features", features);
     m.put("min", min);
     m.put("max", max);
     if (protocol == Protocol.OPENAI) {
       m.put("prompt", prompt);
       m.put("max_tokens", maxTokens);
+      m.put("stream", stream);
     }
     m.put("seed", seed);
     return m;

@@ -35,7 +35,7 @@ import picocli.CommandLine.Option;
           + " (corrected for coordinated omission) and from its actual send (uncorrected).",
       "  kiln bench --target http://127.0.0.1:8080 --protocol v2 --model M --rate 1000"
           + " --duration 10s --out DIR",
-      "  kiln bench compare a.json b.json [--max-regression 10%]"
+      "  kiln bench compare a.json b.json [--max-regression 10%%]"
     })
 public final class BenchMain implements Callable<Integer> {
   static final int EXIT_THRESHOLD = 1;
@@ -77,8 +77,31 @@ public final class BenchMain implements Callable<Integer> {
 
   @Option(
       names = "--connections",
-      description = "Open loop: most outstanding requests (default 1000); beyond it, drop")
+      description = "Open loop: keep-alive connections, one request at a time each (default 64)")
   Integer connections;
+
+  @Option(
+      names = "--max-backlog",
+      description =
+          "Open loop: arrivals that may wait for a free connection (default 10 x connections);"
+              + " beyond it an arrival is dropped")
+  Integer maxBacklog;
+
+  @Option(names = "--client", description = "raw (default: HTTP/1.1 on sockets) or jdk")
+  String client;
+
+  @Option(
+      names = "--io-threads",
+      description = "platform (default) or virtual: the thread that drives each connection")
+  String ioThreads;
+
+  @Option(names = "--body", description = "Send this file as every request's body (JSON)")
+  Path body;
+
+  @Option(
+      names = "--stream",
+      description = "openai: stream the completion (SSE) and time first token and each chunk")
+  boolean stream;
 
   @Option(names = "--timeout", description = "Per-request timeout (default 30s)")
   String timeout;
@@ -106,7 +129,7 @@ public final class BenchMain implements Callable<Integer> {
 
   @Option(
       names = "--threshold",
-      description = "Pass/fail condition, repeatable: 'p99<200ms', 'error_rate<1%'")
+      description = "Pass/fail condition, repeatable: 'p99<200ms', 'error_rate<1%%'")
   List<String> thresholds;
 
   @Option(names = "--scenario", description = "YAML or JSON file with the same settings")
@@ -166,11 +189,17 @@ public final class BenchMain implements Callable<Integer> {
       Payload payload = Payload.create(cfg, client);
       ObjectNode report = Report.start(cfg, payload);
       ArrayNode steps = report.putArray("steps");
-      LoadRunner runner = new LoadRunner(cfg, client, payload, quiet ? nullStream() : err);
-      for (BenchConfig.Step step : cfg.steps()) {
-        ObjectNode result = runner.run(step);
-        steps.add(result);
-        Report.printStep(out, result);
+      Transport transport =
+          cfg.client() == BenchConfig.Client.JDK
+              ? new JdkTransport(client, payload, cfg.timeout())
+              : new RawTransport(payload, cfg.timeout());
+      LoadRunner runner = new LoadRunner(cfg, transport, payload, quiet ? nullStream() : err);
+      try (transport) {
+        for (BenchConfig.Step step : cfg.steps()) {
+          ObjectNode result = runner.run(step);
+          steps.add(result);
+          Report.printStep(out, result);
+        }
       }
       boolean passed = Report.evaluate(cfg, report);
       Report.printThresholds(out, report);
@@ -196,11 +225,11 @@ public final class BenchMain implements Callable<Integer> {
         scenario == null
             ? new Scenario(
                 null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null)
+                null, null, null, null, null)
             : Scenario.read(scenario);
     Scenario.Payload p =
         s.payload() == null
-            ? new Scenario.Payload(null, null, null, null, null, null)
+            ? new Scenario.Payload(null, null, null, null, null, null, null, null)
             : s.payload();
     Path base = scenario == null ? Path.of(".") : scenario.toAbsolutePath().getParent();
     boolean cliLoad = rate != null || concurrency != null;
@@ -208,6 +237,8 @@ public final class BenchMain implements Callable<Integer> {
     List<Integer> clients = cliLoad ? orEmpty(concurrency) : orEmpty(s.concurrency());
     String outDir = first(out == null ? null : out.toString(), s.out(), null);
     Path csvPath = csv != null ? csv : p.csv() == null ? null : base.resolve(p.csv());
+    Path bodyPath = body != null ? body : p.body() == null ? null : base.resolve(p.body());
+    int conns = first(connections, s.connections(), 64);
     return new BenchConfig(
         uri(first(target, s.target(), null)),
         Protocol.parse(first(protocol, s.protocol(), "v2")),
@@ -220,7 +251,7 @@ public final class BenchMain implements Callable<Integer> {
         Units.duration(first(ramp, s.ramp(), "0s")),
         Schedule.Arrival.valueOf(
             first(arrival, s.arrival(), "constant").toUpperCase(java.util.Locale.ROOT)),
-        first(connections, s.connections(), 1000),
+        conns,
         Units.duration(first(timeout, s.timeout(), "30s")),
         (thresholds != null ? thresholds : orEmpty(s.thresholds()))
             .stream().map(Threshold::parse).toList(),
@@ -231,7 +262,12 @@ public final class BenchMain implements Callable<Integer> {
         first(prompt, p.prompt(), "Hello"),
         first(maxTokens, p.maxTokens(), 16),
         outDir == null ? null : Path.of(outDir),
-        first(seed, null, 42L));
+        first(seed, s.seed(), 42L),
+        BenchConfig.Client.parse(first(client, s.client(), "raw")),
+        first(maxBacklog, s.maxBacklog(), 10 * conns),
+        bodyPath,
+        stream || Boolean.TRUE.equals(p.stream()),
+        BenchConfig.IoThreads.parse(first(ioThreads, s.ioThreads(), "platform")));
   }
 
   private static URI uri(String s) {

@@ -30,7 +30,7 @@ final class CompareCommand implements Callable<Integer> {
 
   @Option(
       names = "--max-regression",
-      description = "Allowed worsening of p50, p99 and throughput (default 10%)")
+      description = "Allowed worsening of p50, p99 and throughput (default 10%%)")
   String maxRegression = "10%";
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

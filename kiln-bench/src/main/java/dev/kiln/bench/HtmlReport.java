@@ -67,6 +67,22 @@ final class HtmlReport {
       if (s.has("warning")) {
         h.append("<p class=\"warn\">").append(esc(s.path("warning").asText())).append("</p>\n");
       }
+      if (s.has("note")) {
+        h.append("<p>").append(esc(s.path("note").asText())).append("</p>\n");
+      }
+      JsonNode stream = s.path("stream_ms");
+      if (!stream.isMissingNode()) {
+        h.append(
+            "<table><tr><th>Stream</th><th>p50</th><th>p90</th><th>p99</th><th>Max</th></tr>\n");
+        for (String k : new String[] {"ttft", "tpot", "itl"}) {
+          h.append("<tr><td class=\"k\">").append(k.toUpperCase(Locale.ROOT)).append("</td>");
+          for (String q : new String[] {"p50", "p90", "p99", "max"}) {
+            cell(h, Units.latency(stream.path(k).path(q).asDouble()));
+          }
+          h.append("</tr>\n");
+        }
+        h.append("</table>\n");
+      }
       h.append(spectrumChart(s));
       h.append(timelineCharts(s));
     }
@@ -113,7 +129,8 @@ final class HtmlReport {
         new StringBuilder(
             "<table><tr><th>Step</th><th>req/s</th><th>rows/s</th><th>tokens/s</th><th>ok</th>"
                 + "<th>errors</th><th>dropped</th><th>error rate</th><th>late sends</th>"
-                + "<th>send lag p99</th><th>server queue p50</th><th>server compute p50</th>"
+                + "<th>send lag p99</th><th>queue wait p99</th><th>server queue p50</th>"
+                + "<th>server compute p50</th>"
                 + "</tr>\n");
     for (JsonNode s : steps) {
       t.append("<tr><td class=\"k\">").append(esc(s.path("label").asText())).append("</td>");
@@ -126,6 +143,7 @@ final class HtmlReport {
       cell(t, Units.percent(s.path("error_rate").asDouble()));
       cell(t, s.path("late_sends").asText());
       cell(t, Units.latency(s.path("send_lag_ms").path("p99").asDouble()));
+      cell(t, Units.latency(s.path("queue_wait_ms").path("p99").asDouble(Double.NaN)));
       JsonNode server = s.path("server_ms");
       cell(t, Units.latency(server.path("queue").path("p50").asDouble(Double.NaN)));
       cell(t, Units.latency(server.path("compute").path("p50").asDouble(Double.NaN)));

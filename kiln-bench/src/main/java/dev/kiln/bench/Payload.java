@@ -23,18 +23,35 @@ final class Payload {
   static final int POOL = 64;
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
-  private final List<HttpRequest> requests;
+  private final URI uri;
+  private final List<byte[]> bodies;
   private final int rowsPerRequest;
   private final String description;
 
-  private Payload(List<HttpRequest> requests, int rowsPerRequest, String description) {
-    this.requests = requests;
+  private Payload(URI uri, List<byte[]> bodies, int rowsPerRequest, String description) {
+    this.uri = uri;
+    this.bodies = List.copyOf(bodies);
     this.rowsPerRequest = rowsPerRequest;
     this.description = description;
   }
 
-  HttpRequest request(long i) {
-    return requests.get((int) (i % requests.size()));
+  /** A payload of the given bodies, for tests of the transports. */
+  static Payload forTest(URI uri, List<byte[]> bodies) {
+    return new Payload(uri, bodies, 1, "test");
+  }
+
+  /** Where every request goes (POST). */
+  URI uri() {
+    return uri;
+  }
+
+  /** The distinct request bodies, sent round-robin. */
+  List<byte[]> bodies() {
+    return bodies;
+  }
+
+  String contentType() {
+    return "application/json";
   }
 
   int rowsPerRequest() {
@@ -50,16 +67,27 @@ final class Payload {
 
   static Payload create(BenchConfig cfg, HttpClient client) throws IOException {
     URI uri = cfg.target().resolve(cfg.protocol().path(cfg.model()));
-    if (cfg.protocol() == Protocol.OPENAI) {
-      String body =
-          MAPPER.writeValueAsString(
-              java.util.Map.of(
-                  "model", cfg.model(),
-                  "prompt", cfg.prompt(),
-                  "max_tokens", cfg.maxTokens(),
-                  "stream", false));
+    if (cfg.body() != null) {
+      byte[] b = Files.readAllBytes(cfg.body());
       return new Payload(
-          List.of(build(uri, body.getBytes(StandardCharsets.UTF_8), cfg)),
+          uri,
+          List.of(b),
+          cfg.batch(),
+          "body from " + cfg.body() + " (" + b.length + " bytes), " + cfg.batch() + " row(s)");
+    }
+    if (cfg.protocol() == Protocol.OPENAI) {
+      java.util.Map<String, Object> request = new java.util.LinkedHashMap<>();
+      request.put("model", cfg.model());
+      request.put("prompt", cfg.prompt());
+      request.put("max_tokens", cfg.maxTokens());
+      request.put("stream", cfg.stream());
+      if (cfg.stream()) {
+        request.put("stream_options", java.util.Map.of("include_usage", true));
+      }
+      String body = MAPPER.writeValueAsString(request);
+      return new Payload(
+          uri,
+          List.of(body.getBytes(StandardCharsets.UTF_8)),
           1,
           "prompt of " + cfg.prompt().length() + " chars, max_tokens " + cfg.maxTokens());
     }
@@ -80,7 +108,7 @@ final class Payload {
     SplittableRandom random = new SplittableRandom(cfg.seed());
     int batch = cfg.batch();
     int pool = csvRows == null ? POOL : Math.max(1, Math.min(POOL, csvRows.size() / batch));
-    List<HttpRequest> requests = new ArrayList<>(pool);
+    List<byte[]> requests = new ArrayList<>(pool);
     int next = 0;
     for (int p = 0; p < pool; p++) {
       StringBuilder rows = new StringBuilder(batch * features * 8);
@@ -103,14 +131,14 @@ final class Payload {
           cfg.protocol() == Protocol.V1
               ? "{\"instances\":[" + rows + "]}"
               : v2Body(input, batch, rows.toString());
-      requests.add(build(uri, body.getBytes(StandardCharsets.UTF_8), cfg));
+      requests.add(body.getBytes(StandardCharsets.UTF_8));
     }
     String source =
         csvRows != null
             ? csvRows.size() + " CSV rows from " + cfg.csv()
             : "random rows in [" + cfg.min() + ", " + cfg.max() + "]";
     return new Payload(
-        requests, batch, batch + " row(s) x " + features + " features per request, " + source);
+        uri, requests, batch, batch + " row(s) x " + features + " features per request, " + source);
   }
 
   private static String v2Body(Input input, int batch, String rows) {
@@ -153,14 +181,6 @@ final class Payload {
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
-  }
-
-  private static HttpRequest build(URI uri, byte[] body, BenchConfig cfg) {
-    return HttpRequest.newBuilder(uri)
-        .timeout(cfg.timeout())
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body))
-        .build();
   }
 
   /** Learns the first input's name, datatype and shape from {@code GET /v2/models/NAME}. */

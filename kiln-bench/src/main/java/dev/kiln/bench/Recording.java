@@ -27,6 +27,10 @@ final class Recording {
   final ConcurrentHistogram corrected = new ConcurrentHistogram(3);
   final ConcurrentHistogram uncorrected = new ConcurrentHistogram(3);
   final ConcurrentHistogram sendLag = new ConcurrentHistogram(3);
+  final ConcurrentHistogram ttft = new ConcurrentHistogram(3);
+  final ConcurrentHistogram tpot = new ConcurrentHistogram(3);
+  final ConcurrentHistogram itl = new ConcurrentHistogram(3);
+  final ConcurrentHistogram queueWait = new ConcurrentHistogram(3);
   final ConcurrentHistogram serverQueue = new ConcurrentHistogram(3);
   final ConcurrentHistogram serverCompute = new ConcurrentHistogram(3);
   private final Recorder interval = new Recorder(3);
@@ -39,6 +43,7 @@ final class Recording {
   final LongAdder ok = new LongAdder();
   final LongAdder errors = new LongAdder();
   final LongAdder tokens = new LongAdder();
+  volatile long backlogPeak;
   final AtomicLong lastCompletionNanos = new AtomicLong(Long.MIN_VALUE);
   private final Map<String, LongAdder> outcomes = new ConcurrentHashMap<>();
   private final List<ObjectNode> timeline = new ArrayList<>();
@@ -50,6 +55,24 @@ final class Recording {
     sendLag.recordValue(Math.max(0, lagNanos) / 1000);
     if (lagNanos > LATE_NANOS) {
       late.increment();
+    }
+  }
+
+  /** Open loop: from the intended send time to the request leaving on a connection. */
+  void queueWait(long nanos) {
+    queueWait.recordValue(Math.max(0, nanos) / 1000);
+  }
+
+  /** A streamed response's token timings. */
+  void stream(StreamTimer t) {
+    if (t.ttftNanos() >= 0) {
+      ttft.recordValue(t.ttftNanos() / 1000);
+    }
+    if (t.tpotNanos() >= 0) {
+      tpot.recordValue(t.tpotNanos() / 1000);
+    }
+    for (long gap : t.interTokenNanos()) {
+      itl.recordValue(Math.max(0, gap) / 1000);
     }
   }
 
@@ -82,6 +105,12 @@ final class Recording {
 
   private void outcome(String key) {
     outcomes.computeIfAbsent(key, k -> new LongAdder()).increment();
+  }
+
+  /** Drops whatever the interval recorder holds (anything from before the measured window). */
+  void discardInterval() {
+    interval.getIntervalHistogram();
+    intervalErrors.reset();
   }
 
   /** Closes one timeline interval (called by the progress thread only); returns its point. */
@@ -173,6 +202,19 @@ final class Recording {
     lag.put("p50", ms(sendLag.getValueAtPercentile(50)));
     lag.put("p99", ms(sendLag.getValueAtPercentile(99)));
     lag.put("max", ms(sendLag.getMaxValue()));
+    if (step.open()) {
+      ObjectNode wait = n.putObject("queue_wait_ms");
+      wait.put("p50", ms(queueWait.getValueAtPercentile(50)));
+      wait.put("p99", ms(queueWait.getValueAtPercentile(99)));
+      wait.put("max", ms(queueWait.getMaxValue()));
+      n.put("backlog_peak", backlogPeak);
+    }
+    if (ttft.getTotalCount() > 0) {
+      ObjectNode stream = n.putObject("stream_ms");
+      stream.set("ttft", latency(ttft));
+      stream.set("tpot", latency(tpot));
+      stream.set("itl", latency(itl));
+    }
     ObjectNode server = n.putObject("server_ms");
     server.set("queue", quantiles(serverQueue));
     server.set("compute", quantiles(serverCompute));

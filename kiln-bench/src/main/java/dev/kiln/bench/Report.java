@@ -110,12 +110,39 @@ final class Report {
     }
     JsonNode lag = s.path("send_lag_ms");
     if (s.path("mode").asText().equals("open")) {
+      JsonNode wait = s.path("queue_wait_ms");
       out.printf(
           Locale.ROOT,
-          "send lag ms  p50 %s  p99 %s  max %s%n",
+          "send lag ms  p50 %s  p99 %s  max %s (generator)   queue wait ms  p50 %s  p99 %s  max %s"
+              + "  backlog peak %d%n",
           Units.ms(lag.path("p50").asDouble()),
           Units.ms(lag.path("p99").asDouble()),
-          Units.ms(lag.path("max").asDouble()));
+          Units.ms(lag.path("max").asDouble()),
+          Units.ms(wait.path("p50").asDouble()),
+          Units.ms(wait.path("p99").asDouble()),
+          Units.ms(wait.path("max").asDouble()),
+          s.path("backlog_peak").asLong());
+    }
+    if (s.has("connections_opened")) {
+      out.printf(
+          Locale.ROOT,
+          "client %s, %d connection(s) opened%n",
+          s.path("client").asText(),
+          s.path("connections_opened").asLong());
+    }
+    JsonNode stream = s.path("stream_ms");
+    if (!stream.isMissingNode()) {
+      StringBuilder sb = new StringBuilder("stream ms  ");
+      for (String k : new String[] {"ttft", "tpot", "itl"}) {
+        sb.append(
+            String.format(
+                Locale.ROOT,
+                "  %s p50 %s p99 %s",
+                k.toUpperCase(Locale.ROOT),
+                Units.ms(stream.path(k).path("p50").asDouble()),
+                Units.ms(stream.path(k).path("p99").asDouble())));
+      }
+      out.println(sb.append("  (E2E = latency above)"));
     }
     JsonNode server = s.path("server_ms");
     if (server.path("compute").path("count").asLong() > 0) {
@@ -132,6 +159,12 @@ final class Report {
           Units.ms(server.path("compute").path("p99").asDouble()),
           Units.ms(Math.max(0, total - queue - compute)),
           Units.ms(total));
+    }
+    if (s.has("warning")) {
+      out.println("WARNING: " + s.path("warning").asText());
+    }
+    if (s.has("note")) {
+      out.println("NOTE: " + s.path("note").asText());
     }
     StringBuilder outcomes = new StringBuilder("outcomes  ");
     Iterator<Map.Entry<String, JsonNode>> it = s.path("outcomes").fields();

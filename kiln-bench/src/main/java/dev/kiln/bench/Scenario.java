@@ -23,7 +23,9 @@ import java.util.List;
  * duration: 10s
  * warmup: 2s
  * thresholds: ["p99<200ms", "error_rate<1%"]
- * payload: { csv: rows.csv }   # or { features: 30, min: 0, max: 1 }
+ * connections: 64      # open loop: keep-alive connections; max-backlog: 640 waiting arrivals
+ * client: raw           # or jdk
+ * payload: { csv: rows.csv }   # or { features: 30, min: 0, max: 1 }, or { body: request.json }
  * </pre>
  */
 record Scenario(
@@ -41,7 +43,11 @@ record Scenario(
     String timeout,
     List<String> thresholds,
     Payload payload,
-    String out) {
+    String out,
+    String client,
+    @JsonProperty("max-backlog") Integer maxBacklog,
+    Long seed,
+    @JsonProperty("io-threads") String ioThreads) {
 
   /** Request payload: CSV rows, or random rows within bounds; prompt settings for openai. */
   record Payload(
@@ -50,7 +56,9 @@ record Scenario(
       Double min,
       Double max,
       String prompt,
-      @JsonProperty("max-tokens") Integer maxTokens) {}
+      @JsonProperty("max-tokens") Integer maxTokens,
+      String body,
+      Boolean stream) {}
 
   static Scenario read(Path file) throws IOException {
     String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);

@@ -31,11 +31,16 @@ record Threshold(String text, String metric, String op, double limit) {
               + "': unknown metric '"
               + metric
               + "' (p50 p90 p95 p99 p99.9 max mean error_rate throughput rows_per_s tokens_per_s"
-              + " dropped late_sends send_lag_p99)");
+              + " dropped late_sends send_lag_p99 queue_wait_p99"
+              + " ttft_p50 ttft_p99 tpot_p50 tpot_p99 itl_p50 itl_p99)");
     }
     double v = Double.parseDouble(m.group(3));
     String unit = m.group(4) == null ? "" : m.group(4);
-    boolean latency = path.startsWith("latency_ms") || path.startsWith("send_lag_ms");
+    boolean latency =
+        path.startsWith("latency_ms")
+            || path.startsWith("send_lag_ms")
+            || path.startsWith("queue_wait_ms")
+            || path.startsWith("stream_ms");
     if (!latency && (unit.equals("us") || unit.equals("ms") || unit.equals("s"))) {
       throw new IllegalArgumentException("threshold '" + text + "': " + metric + " is not a time");
     }
@@ -61,6 +66,9 @@ record Threshold(String text, String metric, String op, double limit) {
       case "dropped" -> "dropped";
       case "late_sends" -> "late_sends";
       case "send_lag_p99" -> "send_lag_ms/p99";
+      case "queue_wait_p99" -> "queue_wait_ms/p99";
+      case "ttft_p50", "ttft_p99", "tpot_p50", "tpot_p99", "itl_p50", "itl_p99" ->
+          "stream_ms/" + metric.replace('_', '/');
       default -> null;
     };
   }

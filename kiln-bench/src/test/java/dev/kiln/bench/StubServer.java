@@ -22,12 +22,16 @@ final class StubServer implements AutoCloseable {
   private volatile long stallNanos;
   private volatile long stallFrom = Long.MAX_VALUE;
   private volatile long stallUntil = Long.MIN_VALUE;
+  private volatile long delayNanos;
+  private volatile boolean chunked;
+  private volatile byte[] lastBody = new byte[0];
 
   StubServer() throws IOException {
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1024);
     server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
     server.createContext("/v2/models/", this::v2);
     server.createContext("/v1/models/", this::v1);
+    server.createContext("/v1/completions", this::completions);
     server.start();
   }
 
@@ -44,6 +48,23 @@ final class StubServer implements AutoCloseable {
     stallAfterNanos = after.toNanos();
     stallNanos = length.toNanos();
     return this;
+  }
+
+  /** Holds every infer response this long. */
+  StubServer delay(Duration d) {
+    delayNanos = d.toNanos();
+    return this;
+  }
+
+  /** Sends infer responses with chunked transfer coding instead of a Content-Length. */
+  StubServer chunked() {
+    chunked = true;
+    return this;
+  }
+
+  /** The body of the latest infer request. */
+  byte[] lastBody() {
+    return lastBody;
   }
 
   private void v2(HttpExchange ex) throws IOException {
@@ -74,8 +95,52 @@ final class StubServer implements AutoCloseable {
     }
   }
 
+  /**
+   * OpenAI completions. Streamed: {@value #TOKENS} text events, the first after {@value
+   * #FIRST_TOKEN_MS} ms and the others {@value #TOKEN_GAP_MS} ms apart, each flushed as its own
+   * chunk, then a usage event and [DONE]. Otherwise one JSON answer with usage.
+   */
+  private void completions(HttpExchange ex) throws IOException {
+    try (ex) {
+      String req = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+      infers.incrementAndGet();
+      lastBody = req.getBytes(StandardCharsets.UTF_8);
+      if (!req.contains("\"stream\":true")) {
+        send(ex, "{\"choices\":[{\"text\":\"a b c\"}],\"usage\":{\"completion_tokens\":3}}");
+        return;
+      }
+      ex.getResponseHeaders().set("Content-Type", "text/event-stream");
+      ex.sendResponseHeaders(200, 0);
+      var out = ex.getResponseBody();
+      for (int i = 0; i < TOKENS; i++) {
+        sleepMillis(i == 0 ? FIRST_TOKEN_MS : TOKEN_GAP_MS);
+        out.write(
+            ("data: {\"choices\":[{\"index\":0,\"text\":\" t" + i + "\"}]}\n\n")
+                .getBytes(StandardCharsets.UTF_8));
+        out.flush();
+      }
+      out.write(
+          ("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":"
+                  + TOKENS
+                  + "}}\n\ndata: [DONE]\n\n")
+              .getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  static final int TOKENS = 5;
+  static final int FIRST_TOKEN_MS = 100;
+  static final int TOKEN_GAP_MS = 20;
+
+  private static void sleepMillis(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   private int countRows(HttpExchange ex) throws IOException {
-    ex.getRequestBody().readAllBytes();
+    lastBody = ex.getRequestBody().readAllBytes();
     long n = infers.incrementAndGet();
     if (n == 1 && stallAfterNanos >= 0) {
       long now = System.nanoTime();
@@ -86,6 +151,13 @@ final class StubServer implements AutoCloseable {
   }
 
   private void pause() {
+    if (delayNanos > 0) {
+      try {
+        Thread.sleep(Duration.ofNanos(delayNanos));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     long now = System.nanoTime();
     if (now >= stallFrom && now < stallUntil) {
       try {
@@ -96,11 +168,19 @@ final class StubServer implements AutoCloseable {
     }
   }
 
-  private static void send(HttpExchange ex, String body) throws IOException {
+  private void send(HttpExchange ex, String body) throws IOException {
     byte[] b = body.getBytes(StandardCharsets.UTF_8);
     ex.getResponseHeaders().set("Content-Type", "application/json");
-    ex.sendResponseHeaders(200, b.length);
-    ex.getResponseBody().write(b);
+    boolean chunk = chunked && ex.getRequestMethod().equals("POST");
+    ex.sendResponseHeaders(200, chunk ? 0 : b.length);
+    if (chunk) {
+      // two writes, flushed apart, so the client sees more than one chunk
+      ex.getResponseBody().write(b, 0, b.length / 2);
+      ex.getResponseBody().flush();
+      ex.getResponseBody().write(b, b.length / 2, b.length - b.length / 2);
+    } else {
+      ex.getResponseBody().write(b);
+    }
   }
 
   @Override

@@ -13,10 +13,11 @@ import java.lang.foreign.Arena;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.IntPredicate;
 
 /**
  * A loaded GPT-2: tokenizer, mapped weights, engine. {@link #execute} takes BYTES input {@code
@@ -25,10 +26,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * temperature} (default 0: greedy), {@code top_k}, {@code top_p}, {@code seed}. Generation stops at
  * {@code <|endoftext|>}, at max_tokens or at the end of the context.
  *
- * <p>There is one KV cache, so prompts are generated one after another under a lock: simple and
- * non-streaming, the base that continuous batching and streaming will replace.
+ * <p>There is one KV cache, so prompts are generated one after another under a fair lock; at most
+ * {@code max-queue} requests wait for it (more are refused with OVERLOADED). Text is streamed to a
+ * {@link TextGenerator.Listener} as it is decoded.
  */
-final class Gpt2Model implements LoadedModel {
+final class Gpt2Model implements LoadedModel, TextGenerator {
   static final String INPUT = "text";
   static final String OUTPUT = "text_output";
   static final int DEFAULT_MAX_TOKENS = 16;
@@ -44,9 +46,15 @@ final class Gpt2Model implements LoadedModel {
   private final Workers workers;
   private final Gpt2Tokenizer tokenizer;
   private final Gpt2Engine engine;
-  private final ReentrantLock lock = new ReentrantLock();
+  // Fair, so that waiting requests are served in arrival order.
+  private final ReentrantLock lock = new ReentrantLock(true);
+  private final AtomicInteger waiting = new AtomicInteger();
+  private final int maxQueue;
+  private final long created = System.currentTimeMillis() / 1000;
 
-  private Gpt2Model(Arena arena, Workers workers, Gpt2Tokenizer tokenizer, Gpt2Engine engine) {
+  private Gpt2Model(
+      Arena arena, Workers workers, Gpt2Tokenizer tokenizer, Gpt2Engine engine, int maxQueue) {
+    this.maxQueue = maxQueue;
     this.arena = arena;
     this.workers = workers;
     this.tokenizer = tokenizer;
@@ -55,9 +63,14 @@ final class Gpt2Model implements LoadedModel {
 
   /**
    * Loads config.json and model.safetensors from {@code weights} and the tokenizer from {@code
-   * tokenizerDir} (often the same directory), with {@code threads} compute threads.
+   * tokenizerDir} (often the same directory), with {@code threads} compute threads and at most
+   * {@code maxQueue} requests waiting for the engine.
    */
   static Gpt2Model load(Path weights, Path tokenizerDir, int threads) {
+    return load(weights, tokenizerDir, threads, LlmRuntime.DEFAULT_MAX_QUEUE);
+  }
+
+  static Gpt2Model load(Path weights, Path tokenizerDir, int threads, int maxQueue) {
     Gpt2Config config = Gpt2Config.read(weights.resolve("config.json"));
     Gpt2Tokenizer tokenizer = Gpt2Tokenizer.load(tokenizerDir);
     if (tokenizer.vocabularySize() > config.vocabularySize()) {
@@ -72,7 +85,7 @@ final class Gpt2Model implements LoadedModel {
       SafeTensors file = SafeTensors.open(weights.resolve("model.safetensors"), arena);
       Gpt2Weights w = new Gpt2Weights(file, config, arena);
       Workers workers = new Workers(threads, "kiln-llm");
-      return new Gpt2Model(arena, workers, tokenizer, new Gpt2Engine(config, w, workers));
+      return new Gpt2Model(arena, workers, tokenizer, new Gpt2Engine(config, w, workers), maxQueue);
     } catch (RuntimeException e) {
       arena.close();
       throw e;
@@ -97,37 +110,147 @@ final class Gpt2Model implements LoadedModel {
     return SIGNATURE;
   }
 
+  /** Whether a request is waiting for the engine (for tests). */
+  boolean hasWaiters() {
+    return lock.hasQueuedThreads();
+  }
+
+  @Override
+  public int[] encode(String text) {
+    return tokenizer.encode(text);
+  }
+
+  @Override
+  public int contextLength() {
+    return engine.config().positions();
+  }
+
+  @Override
+  public long createdEpochSeconds() {
+    return created;
+  }
+
+  @Override
+  public Result generate(int[] prompt, Options options, Listener listener) {
+    DeltaText text = new DeltaText(options.stop());
+    boolean[] cancelled = {false};
+    Run run =
+        run(
+            prompt,
+            options.maxTokens(),
+            options.sampler(),
+            token -> {
+              String delta = text.append(tokenizer.decodeBytes(new int[] {token}));
+              if (!delta.isEmpty() && !listener.onText(delta)) {
+                cancelled[0] = true;
+                return false;
+              }
+              return !text.stopped();
+            });
+    Finish finish = cancelled[0] ? Finish.CANCELLED : text.stopped() ? Finish.STOP : run.finish;
+    if (finish != Finish.CANCELLED) {
+      String rest = text.finish();
+      if (!rest.isEmpty() && !listener.onText(rest)) {
+        finish = Finish.CANCELLED;
+      }
+    }
+    return new Result(
+        text.text(),
+        prompt.length,
+        run.tokens,
+        finish,
+        run.queueNanos,
+        run.prefillNanos,
+        run.decodeNanos,
+        run.firstTokenNanos);
+  }
+
   /**
-   * Prefills {@code prompt} in one pass, then decodes one token at a time into {@code out} until
-   * {@code maxTokens}, the end of the context or {@code <|endoftext|>} (not included). An empty
-   * prompt starts from {@code <|endoftext|>}, as GPT-2 was trained. Returns the tokens written.
+   * Prefills {@code prompt} in one pass, then decodes one token at a time until {@code maxTokens},
+   * the end of the context or {@code <|endoftext|>} (not included). An empty prompt starts from
+   * {@code <|endoftext|>}, as GPT-2 was trained. Writes the tokens into {@code out} and returns how
+   * many.
    */
   int generate(int[] prompt, int maxTokens, Sampler.Settings settings, int[] out) {
+    int[] n = {0};
+    run(
+        prompt,
+        Math.min(maxTokens, out.length),
+        settings,
+        token -> {
+          out[n[0]++] = token;
+          return true;
+        });
+    return n[0];
+  }
+
+  /** What one generation did; the tokens include a final end-of-text. */
+  private record Run(
+      int tokens,
+      Finish finish,
+      long queueNanos,
+      long prefillNanos,
+      long decodeNanos,
+      long firstTokenNanos) {}
+
+  /**
+   * The token loop. Waits its turn for the engine (at most {@code maxQueue} callers wait; beyond
+   * that OVERLOADED at once), then samples up to {@code maxTokens} tokens, handing each except
+   * {@code <|endoftext|>} to {@code onToken}, which returns false to end generation there.
+   */
+  private Run run(int[] prompt, int maxTokens, Sampler.Settings settings, IntPredicate onToken) {
+    long t0 = System.nanoTime();
     int[] start = prompt.length > 0 ? prompt : new int[] {tokenizer.endOfText()};
+    int positions = engine.config().positions();
+    if (start.length > positions) {
+      throw KilnException.invalid(
+          "the prompt has %d tokens; the model's context is %d", start.length, positions);
+    }
+    if (waiting.incrementAndGet() > maxQueue) {
+      waiting.decrementAndGet();
+      throw KilnException.of(
+          ErrorKind.OVERLOADED,
+          "%d requests are already waiting for this model (parameter %s); retry later",
+          maxQueue,
+          LlmRuntime.MAX_QUEUE);
+    }
     lock.lock();
+    waiting.decrementAndGet();
     try {
+      long t1 = System.nanoTime();
       engine.reset();
       Sampler sampler = new Sampler(settings, engine.config().vocabularySize());
-      int room = engine.config().positions() - start.length;
-      if (room < 0) {
-        throw KilnException.invalid(
-            "the prompt has %d tokens; the model's context is %d",
-            start.length, engine.config().positions());
+      // The last sampled token is never fed back, so it may land one past the context.
+      int limit = Math.min(maxTokens, positions - start.length + 1);
+      if (limit <= 0) {
+        return new Run(0, Finish.LENGTH, t1 - t0, 0, 0, 0);
       }
-      int limit = Math.min(Math.min(maxTokens, room + 1), out.length);
       float[] logits = engine.forward(start, 0, start.length);
+      long prefilled = System.nanoTime();
+      int[] fed = new int[1];
       int n = 0;
+      long first = 0;
+      Finish finish = Finish.LENGTH;
       while (n < limit) {
         int token = sampler.next(logits);
+        n++;
+        if (n == 1) {
+          first = System.nanoTime();
+        }
         if (token == tokenizer.endOfText()) {
+          finish = Finish.STOP;
           break;
         }
-        out[n++] = token;
+        if (!onToken.test(token)) {
+          finish = Finish.CANCELLED;
+          break;
+        }
         if (n < limit) {
-          logits = engine.forward(out, n - 1, 1);
+          fed[0] = token;
+          logits = engine.forward(fed, 0, 1);
         }
       }
-      return n;
+      return new Run(n, finish, t1 - t0, prefilled - t1, System.nanoTime() - first, first - t0);
     } finally {
       lock.unlock();
     }
@@ -135,9 +258,15 @@ final class Gpt2Model implements LoadedModel {
 
   /** The generated text for one prompt. */
   String complete(String prompt, int maxTokens, Sampler.Settings settings) {
-    int[] out = new int[Math.max(maxTokens, 0)];
-    int n = generate(tokenizer.encode(prompt), maxTokens, settings, out);
-    return tokenizer.decode(Arrays.copyOf(out, n));
+    var options =
+        new Options(
+            maxTokens,
+            settings.temperature(),
+            settings.topK(),
+            settings.topP(),
+            settings.seed(),
+            List.of());
+    return generate(tokenizer.encode(prompt), options, Listener.NONE).text();
   }
 
   @Override

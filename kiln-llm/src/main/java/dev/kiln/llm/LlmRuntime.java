@@ -16,7 +16,8 @@ import java.nio.file.Path;
  *
  * <p>Model parameters: {@code threads} (compute threads, default the smaller of 2 and the number of
  * processors); {@code tokenizer-dir} (where the tokenizer files are, default the version
- * directory).
+ * directory); {@code max-queue} (requests that may wait for the engine while it generates for
+ * another, default {@value #DEFAULT_MAX_QUEUE}; beyond it requests are refused with OVERLOADED).
  */
 public final class LlmRuntime implements ModelRuntime {
   /** Above ONNX's 10; as the tree runtime, a directory this specific is ours. */
@@ -24,6 +25,8 @@ public final class LlmRuntime implements ModelRuntime {
 
   static final String THREADS = "threads";
   static final String TOKENIZER_DIR = "tokenizer-dir";
+  static final String MAX_QUEUE = "max-queue";
+  static final int DEFAULT_MAX_QUEUE = 64;
 
   /** For {@link java.util.ServiceLoader}. */
   public LlmRuntime() {}
@@ -48,22 +51,34 @@ public final class LlmRuntime implements ModelRuntime {
   public LoadedModel load(ModelSource source) {
     Path dir = source.directory();
     String tokenizerDir = source.parameters().get(TOKENIZER_DIR);
-    int threads = Math.min(2, Runtime.getRuntime().availableProcessors());
-    String t = source.parameters().get(THREADS);
-    if (t != null) {
-      try {
-        threads = Integer.parseInt(t.strip());
-      } catch (NumberFormatException e) {
-        threads = -1;
-      }
-      if (threads < 1 || threads > 256) {
-        throw KilnException.of(
-            ErrorKind.INTERNAL,
-            "parameter %s must be an integer in [1, 256], was '%s'",
-            THREADS,
-            t);
-      }
+    int threads =
+        intParameter(source, THREADS, Math.min(2, Runtime.getRuntime().availableProcessors()), 1);
+    int maxQueue = intParameter(source, MAX_QUEUE, DEFAULT_MAX_QUEUE, 0);
+    return Gpt2Model.load(
+        dir, tokenizerDir == null ? dir : dir.resolve(tokenizerDir), threads, maxQueue);
+  }
+
+  private static int intParameter(ModelSource source, String key, int fallback, int min) {
+    String t = source.parameters().get(key);
+    if (t == null) {
+      return fallback;
     }
-    return Gpt2Model.load(dir, tokenizerDir == null ? dir : dir.resolve(tokenizerDir), threads);
+    int n;
+    try {
+      n = Integer.parseInt(t.strip());
+    } catch (NumberFormatException e) {
+      n = -1;
+    }
+    int max = key.equals(THREADS) ? 256 : 1 << 20;
+    if (n < min || n > max) {
+      throw KilnException.of(
+          ErrorKind.INTERNAL,
+          "parameter %s must be an integer in [%d, %d], was '%s'",
+          key,
+          min,
+          max,
+          t);
+    }
+    return n;
   }
 }

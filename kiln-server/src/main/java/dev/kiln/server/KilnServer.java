@@ -1,13 +1,19 @@
 package dev.kiln.server;
 
 import dev.kiln.core.batch.BatchingConfig;
+import dev.kiln.core.cache.CacheConfig;
+import dev.kiln.core.cache.PredictionCache;
 import dev.kiln.core.config.KilnConfig;
 import dev.kiln.core.inference.InferenceService;
+import dev.kiln.core.metrics.PrometheusMetrics;
 import dev.kiln.core.model.ModelRuntime;
 import dev.kiln.core.registry.ModelRegistry;
 import dev.kiln.core.time.Ticker;
+import dev.kiln.server.cache.RedisTier;
 import dev.kiln.server.http.Endpoints;
 import dev.kiln.server.http.HealthRoutes;
+import dev.kiln.server.http.MetricsRoutes;
+import dev.kiln.server.http.OpenAiRoutes;
 import dev.kiln.server.http.Problems;
 import dev.kiln.server.http.RepositoryRoutes;
 import dev.kiln.server.http.V1Routes;
@@ -16,6 +22,7 @@ import io.helidon.http.DirectHandler;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.DirectHandlers;
 import io.helidon.webserver.http.HttpRouting;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.System.Logger.Level;
@@ -34,10 +41,16 @@ public final class KilnServer implements AutoCloseable {
   private final ModelRegistry registry;
   private final Endpoints endpoints;
   private final WebServer web;
+  private final PredictionCache cache;
   private volatile boolean stopped;
 
   private KilnServer(
-      KilnConfig config, ModelRegistry registry, Endpoints endpoints, WebServer web) {
+      KilnConfig config,
+      ModelRegistry registry,
+      Endpoints endpoints,
+      WebServer web,
+      PredictionCache cache) {
+    this.cache = cache;
     this.config = config;
     this.registry = registry;
     this.endpoints = endpoints;
@@ -50,13 +63,32 @@ public final class KilnServer implements AutoCloseable {
   }
 
   public static KilnServer start(KilnConfig config, List<ModelRuntime> runtimes, Ticker ticker) {
-    var registry = new ModelRegistry(config, runtimes, ticker);
+    var metrics = new PrometheusMetrics();
+    JvmMetrics.builder().register(metrics.registry());
+    var registry = new ModelRegistry(config, runtimes, ticker, metrics);
+    metrics.bind(registry);
+    CacheConfig cacheConfig = config.section("cache", CacheConfig.class);
+    var cache =
+        new PredictionCache(
+            cacheConfig,
+            cacheConfig.redis().enabled()
+                ? new RedisTier(cacheConfig.redis(), ticker, metrics)
+                : null,
+            ticker,
+            metrics);
+    registry.addListener(cache::invalidate);
     try {
       registry.start();
       var service =
           new InferenceService(
-              registry, ticker, config.section("batching", BatchingConfig.class).defaultTimeout());
-      var endpoints = new Endpoints(config.server().maxBodyBytes());
+              registry,
+              ticker,
+              config.section("batching", BatchingConfig.class).defaultTimeout(),
+              cache,
+              metrics);
+      var endpoints =
+          new Endpoints(config.server().maxBodyBytes(), config.server().maxInFlight(), metrics);
+      metrics.bindInFlight(endpoints::inferInFlight);
       String version = version();
       HttpRouting.Builder routing = HttpRouting.builder();
       new V2Routes(service, endpoints, version, config.server().strictReadiness())
@@ -65,7 +97,9 @@ public final class KilnServer implements AutoCloseable {
               registry, endpoints, config.repository().modelControl(), config.server().adminToken())
           .register(routing);
       new V1Routes(service, endpoints).register(routing);
-      new HealthRoutes(registry, endpoints, version, ticker).register(routing);
+      new OpenAiRoutes(registry, endpoints).register(routing);
+      new HealthRoutes(registry, endpoints, version, ticker, cache::remoteStatus).register(routing);
+      new MetricsRoutes(metrics.registry(), endpoints).register(routing);
       routing.any(endpoints.notFound());
       WebServer web =
           WebServer.builder()
@@ -90,9 +124,10 @@ public final class KilnServer implements AutoCloseable {
           registry.repository().root(),
           config.server().host(),
           web.port());
-      return new KilnServer(config, registry, endpoints, web);
+      return new KilnServer(config, registry, endpoints, web, cache);
     } catch (RuntimeException e) {
       registry.close();
+      cache.close();
       throw e;
     }
   }
@@ -103,6 +138,10 @@ public final class KilnServer implements AutoCloseable {
 
   public ModelRegistry registry() {
     return registry;
+  }
+
+  public PredictionCache cache() {
+    return cache;
   }
 
   /**
@@ -131,6 +170,7 @@ public final class KilnServer implements AutoCloseable {
     }
     web.stop();
     registry.close();
+    cache.close();
     LOG.log(Level.INFO, "Kiln stopped");
   }
 

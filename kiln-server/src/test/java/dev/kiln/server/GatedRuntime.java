@@ -74,6 +74,11 @@ final class GatedRuntime implements ModelRuntime {
     return entered.tryAcquire(n, 30, TimeUnit.SECONDS);
   }
 
+  /** Execute calls that have announced themselves and are not yet counted by awaitEntered. */
+  int enteredNow() {
+    return entered.availablePermits();
+  }
+
   /** Lets every held and future execute call run. */
   void open() {
     gate.countDown();

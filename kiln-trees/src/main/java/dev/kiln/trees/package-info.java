@@ -1,7 +1,10 @@
 /**
  * Pure-Java tree ensembles: {@link dev.kiln.trees.TreeRuntime} (backend {@code kiln-trees}) serves
  * XGBoost models saved by {@code Booster.save_model} as {@code model.json} or {@code model.ubj}
- * (gbtree and dart boosters), with no native library.
+ * (gbtree and dart boosters), LightGBM text models ({@code model.txt}, platform {@code
+ * kiln_lightgbm}, same outputs convention as below) and scikit-learn forests exported as an ONNX
+ * TreeEnsembleClassifier/Regressor ({@code model.onnx}, platform {@code kiln_trees_onnx}, with the
+ * graph's own input and output names), with no native library.
  *
  * <h2>Outputs convention (platform {@code kiln_xgboost})</h2>
  *

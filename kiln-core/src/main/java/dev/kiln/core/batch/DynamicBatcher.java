@@ -69,6 +69,7 @@ public final class DynamicBatcher implements AutoCloseable {
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
   private final List<Thread> workers = new ArrayList<>();
   private boolean closed;
+  private java.util.function.LongConsumer onBatch = rows -> {};
 
   /** A batcher without worker threads: the caller drives {@link #poll()} (tests). */
   public static DynamicBatcher manual(BatchPolicy policy, LoadedModel model, Ticker ticker) {
@@ -78,7 +79,21 @@ public final class DynamicBatcher implements AutoCloseable {
   /** A batcher with {@code policy.instances()} worker threads. */
   public static DynamicBatcher start(
       BatchPolicy policy, LoadedModel model, Ticker ticker, String name) {
+    return start(policy, model, ticker, name, rows -> {});
+  }
+
+  /**
+   * As {@link #start(BatchPolicy, LoadedModel, Ticker, String)}; each execution's rows go to {@code
+   * onBatch}.
+   */
+  public static DynamicBatcher start(
+      BatchPolicy policy,
+      LoadedModel model,
+      Ticker ticker,
+      String name,
+      java.util.function.LongConsumer onBatch) {
     DynamicBatcher b = new DynamicBatcher(policy, model, ticker);
+    b.onBatch = onBatch;
     for (int i = 0; i < policy.instances(); i++) {
       Thread t =
           Thread.ofPlatform().daemon().name("kiln-batch-" + name + "-" + i).start(b::workLoop);
@@ -213,6 +228,7 @@ public final class DynamicBatcher implements AutoCloseable {
     }
     long end = ticker.nanos();
     long rows = batch.rows();
+    onBatch.accept(rows);
     for (int i = 0; i < requests.size(); i++) {
       Pending p = batch.requests().get(i);
       p.future.complete(new Outcome(results.get(i), start - p.enqueuedNanos, end - start, rows));

@@ -10,7 +10,8 @@ public record ServerConfig(
     long maxBodyBytes,
     Duration shutdownTimeout,
     String adminToken,
-    boolean strictReadiness) {
+    boolean strictReadiness,
+    int maxInFlight) {
   public ServerConfig {
     Checks.require(host != null && !host.isBlank(), "server.host must not be empty");
     Checks.require(port >= 0 && port <= 65535, "server.port must be 0..65535, was %d", port);
@@ -20,5 +21,6 @@ public record ServerConfig(
         shutdownTimeout != null && !shutdownTimeout.isNegative(),
         "server.shutdown-timeout must be >= 0");
     adminToken = adminToken == null ? "" : adminToken;
+    Checks.require(maxInFlight >= 1, "server.max-in-flight must be >= 1, was %d", maxInFlight);
   }
 }

@@ -5,7 +5,8 @@ import java.util.Map;
 
 /**
  * One request's answer with where its time went: waiting in a queue, and computing. The map keeps
- * the order of the requested outputs.
+ * the order of the requested outputs. {@code cached} is true when it came from the prediction cache
+ * (then both times are 0).
  */
 public record InferenceResponse(
     String model,
@@ -13,7 +14,18 @@ public record InferenceResponse(
     String id,
     Map<String, Tensor> outputs,
     long queueNanos,
-    long computeNanos) {
+    long computeNanos,
+    boolean cached) {
+  public InferenceResponse(
+      String model,
+      long version,
+      String id,
+      Map<String, Tensor> outputs,
+      long queueNanos,
+      long computeNanos) {
+    this(model, version, id, outputs, queueNanos, computeNanos, false);
+  }
+
   public double queueMillis() {
     return queueNanos / 1e6;
   }

@@ -30,6 +30,11 @@ public final class Lease implements AutoCloseable {
     return slot.signature();
   }
 
+  /** The model's config.yaml as it was when this version loaded. */
+  public ModelConfig config() {
+    return slot.config;
+  }
+
   public LoadedModel loaded() {
     return slot.loaded();
   }

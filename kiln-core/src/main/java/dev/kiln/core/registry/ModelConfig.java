@@ -24,6 +24,8 @@ import java.util.Map;
  * @param parameters free-form backend options, passed to the runtime as strings
  * @param dynamicBatching present (even empty) to batch this model dynamically; its keys override
  *     the server's {@code batching.*} defaults
+ * @param ensemble for {@code backend: ensemble}: the member models and how to combine them
+ * @param cache this model's prediction cache settings over the server's {@code cache.*} defaults
  */
 public record ModelConfig(
     String backend,
@@ -32,8 +34,13 @@ public record ModelConfig(
     List<TensorConfig> inputs,
     List<TensorConfig> outputs,
     Map<String, String> parameters,
-    DynamicBatching dynamicBatching) {
+    DynamicBatching dynamicBatching,
+    Ensemble ensemble,
+    Cache cache) {
   public static final String FILE_NAME = "config.yaml";
+
+  /** The backend that serves models with an {@code ensemble} block. */
+  public static final String ENSEMBLE_BACKEND = "ensemble";
 
   public ModelConfig {
     backend = backend == null ? "" : backend;
@@ -42,6 +49,62 @@ public record ModelConfig(
     inputs = inputs == null ? List.of() : List.copyOf(inputs);
     outputs = outputs == null ? List.of() : List.copyOf(outputs);
     parameters = parameters == null ? Map.of() : Map.copyOf(parameters);
+    if (ensemble != null && backend.isEmpty()) {
+      backend = ENSEMBLE_BACKEND; // an ensemble has no files for a runtime to claim
+    }
+    Checks.require(
+        ensemble == null || backend.equals(ENSEMBLE_BACKEND),
+        "an ensemble block needs backend '%s', not '%s'",
+        ENSEMBLE_BACKEND,
+        backend);
+    Checks.require(
+        ensemble != null || !backend.equals(ENSEMBLE_BACKEND),
+        "backend '%s' needs an ensemble block (members, combiner)",
+        ENSEMBLE_BACKEND);
+  }
+
+  /** The config without a cache block. */
+  public ModelConfig(
+      String backend,
+      int maxBatchSize,
+      VersionPolicy versionPolicy,
+      List<TensorConfig> inputs,
+      List<TensorConfig> outputs,
+      Map<String, String> parameters,
+      DynamicBatching dynamicBatching,
+      Ensemble ensemble) {
+    this(
+        backend,
+        maxBatchSize,
+        versionPolicy,
+        inputs,
+        outputs,
+        parameters,
+        dynamicBatching,
+        ensemble,
+        null);
+  }
+
+  /**
+   * The {@code cache:} block: {@code enabled} and {@code ttl} override {@code cache.enabled} and
+   * {@code cache.ttl} for this model; absent keys keep the server's.
+   */
+  public record Cache(Boolean enabled, java.time.Duration ttl) {
+    public Cache {
+      Checks.require(ttl == null || ttl.toMillis() > 0, "cache.ttl must be > 0");
+    }
+  }
+
+  /** The config without an ensemble block, as before ensembles existed. */
+  public ModelConfig(
+      String backend,
+      int maxBatchSize,
+      VersionPolicy versionPolicy,
+      List<TensorConfig> inputs,
+      List<TensorConfig> outputs,
+      Map<String, String> parameters,
+      DynamicBatching dynamicBatching) {
+    this(backend, maxBatchSize, versionPolicy, inputs, outputs, parameters, dynamicBatching, null);
   }
 
   /** Triton's {@code dynamic_batching} block; every key optional. */
@@ -51,6 +114,69 @@ public record ModelConfig(
       List<Integer> preferredBatchSizes,
       Integer maxQueueSize,
       Integer instances) {}
+
+  /**
+   * An ensemble's members and combiner (see docs/model-repository.md). {@code output} is the member
+   * output that is combined; it defaults to {@code label} for {@code vote}, else {@code
+   * probabilities}. {@code weights} (one per member, >= 0, not all 0) are required by {@code
+   * weighted-mean} and optional for {@code vote}; {@code final} names the stacking model, required
+   * by {@code stack} and only allowed there.
+   */
+  public record Ensemble(
+      List<String> members,
+      String combiner,
+      List<Double> weights,
+      String output,
+      @com.fasterxml.jackson.annotation.JsonProperty("final") String finalModel) {
+    public static final List<String> COMBINERS = List.of("mean", "weighted-mean", "vote", "stack");
+
+    public Ensemble {
+      Checks.require(
+          members != null && !members.isEmpty(), "ensemble.members must name at least one model");
+      members = List.copyOf(members);
+      for (String m : members) {
+        Checks.require(m != null && !m.isBlank(), "ensemble.members: empty model name");
+      }
+      Checks.require(
+          new java.util.HashSet<>(members).size() == members.size(),
+          "ensemble.members names a model twice: %s",
+          members);
+      combiner = combiner == null ? "mean" : combiner;
+      Checks.require(
+          COMBINERS.contains(combiner),
+          "ensemble.combiner must be one of %s, was '%s'",
+          COMBINERS,
+          combiner);
+      weights = weights == null ? List.of() : List.copyOf(weights);
+      Checks.require(
+          !combiner.equals("weighted-mean") || !weights.isEmpty(),
+          "ensemble.combiner weighted-mean needs ensemble.weights");
+      Checks.require(
+          weights.isEmpty() || combiner.equals("weighted-mean") || combiner.equals("vote"),
+          "ensemble.weights is only used by weighted-mean and vote, not %s",
+          combiner);
+      if (!weights.isEmpty()) {
+        Checks.require(
+            weights.size() == members.size(),
+            "ensemble.weights has %d values for %d members",
+            weights.size(),
+            members.size());
+        double sum = 0;
+        for (Double w : weights) {
+          Checks.require(
+              w != null && w >= 0 && Double.isFinite(w), "ensemble.weights must be >= 0: %s", w);
+          sum += w;
+        }
+        Checks.require(sum > 0, "ensemble.weights must not all be 0");
+      }
+      if (output == null || output.isBlank()) {
+        output = combiner.equals("vote") ? "label" : "probabilities";
+      }
+      Checks.require(
+          combiner.equals("stack") == (finalModel != null && !finalModel.isBlank()),
+          "ensemble.final names the stacking model: required by combiner stack, only used there");
+    }
+  }
 
   /** One declared tensor. Datatype and shape may be omitted to keep what the model declares. */
   public record TensorConfig(
@@ -68,7 +194,7 @@ public record ModelConfig(
   }
 
   public static ModelConfig empty() {
-    return new ModelConfig("", 0, null, null, null, null, null);
+    return new ModelConfig("", 0, null, null, null, null, null, null);
   }
 
   /** Reads {@code config.yaml} from a model directory, or returns the empty config if absent. */

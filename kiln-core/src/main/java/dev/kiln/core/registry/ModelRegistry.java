@@ -44,9 +44,13 @@ public final class ModelRegistry implements AutoCloseable {
   private final Runtimes runtimes;
   private final BatchingConfig batching;
   private final Ticker ticker;
+  private final dev.kiln.core.metrics.Metrics metrics;
+  private final List<java.util.function.Consumer<String>> listeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
   private final ReentrantLock changes = new ReentrantLock();
   private final Map<String, Entry> models = new ConcurrentHashMap<>();
   private volatile ScheduledExecutorService poller;
+  private final RegistryResolver resolver = new RegistryResolver(this);
 
   /** One model: its config and its versions (copy-on-write, read without locks). */
   private static final class Entry {
@@ -61,6 +65,15 @@ public final class ModelRegistry implements AutoCloseable {
   }
 
   public ModelRegistry(KilnConfig config, List<ModelRuntime> runtimes, Ticker ticker) {
+    this(config, runtimes, ticker, dev.kiln.core.metrics.Metrics.NONE);
+  }
+
+  public ModelRegistry(
+      KilnConfig config,
+      List<ModelRuntime> runtimes,
+      Ticker ticker,
+      dev.kiln.core.metrics.Metrics metrics) {
+    this.metrics = metrics;
     this.config = config;
     this.repository = new ModelRepository(config.repository().path());
     this.runtimes = new Runtimes(runtimes);
@@ -78,7 +91,7 @@ public final class ModelRegistry implements AutoCloseable {
     ModelControl mode = config.repository().modelControl();
     if (mode == ModelControl.EXPLICIT) {
       List<String> names = config.repository().loadModels();
-      for (String name : repository.modelNames()) {
+      for (String name : ensemblesLast(repository.modelNames())) {
         if (names.contains("*") || names.contains(name)) {
           try {
             load(name);
@@ -116,13 +129,14 @@ public final class ModelRegistry implements AutoCloseable {
     changes.lock();
     try {
       Set<String> present = new TreeSet<>(repository.modelNames());
-      for (String name : present) {
+      for (String name : ensemblesLast(present)) {
         sync(name, false);
       }
       for (String name : List.copyOf(models.keySet())) {
         if (!present.contains(name)) {
           Entry gone = models.remove(name);
           retireAll(gone, "removed from the repository");
+          fireChanged(name);
           LOG.log(Level.INFO, "model {0} removed from the repository", name);
         }
       }
@@ -159,6 +173,7 @@ public final class ModelRegistry implements AutoCloseable {
       }
       retireAll(e, "unloaded");
       e.reason = "unloaded";
+      fireChanged(name);
       LOG.log(Level.INFO, "model {0} unloaded", name);
     } finally {
       changes.unlock();
@@ -168,6 +183,35 @@ public final class ModelRegistry implements AutoCloseable {
   private void sync(String name, boolean retryFailed) {
     Path dir = repository.modelDirectory(name);
     Entry entry = models.computeIfAbsent(name, n -> new Entry(ModelConfig.empty()));
+    var before = entry.versions;
+    try {
+      syncEntry(name, dir, entry, retryFailed);
+    } finally {
+      if (entry.versions != before) {
+        fireChanged(name);
+      }
+    }
+  }
+
+  /**
+   * Tells listeners (the prediction cache) that a model's set of versions changed: a version was
+   * published, replaced, removed or unloaded.
+   */
+  public void addListener(java.util.function.Consumer<String> modelChanged) {
+    listeners.add(modelChanged);
+  }
+
+  private void fireChanged(String name) {
+    for (var l : listeners) {
+      try {
+        l.accept(name);
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "model change listener failed", e);
+      }
+    }
+  }
+
+  private void syncEntry(String name, Path dir, Entry entry, boolean retryFailed) {
     ModelConfig cfg;
     try {
       cfg = ModelConfig.read(dir);
@@ -192,8 +236,11 @@ public final class ModelRegistry implements AutoCloseable {
       if (existing == null) {
         loadVersion(entry, name, v, versionDir, cfg);
       } else if (existing.state() == ModelState.UNAVAILABLE
-          && (retryFailed || existing.fingerprint != fingerprint(versionDir))) {
-        // A failed version is retried when its files change (poll) or on an explicit load.
+          && (retryFailed
+              || existing.fingerprint != fingerprint(versionDir)
+              || cfg.ensemble() != null)) {
+        // A failed version is retried when its files change (poll) or on an explicit load; a
+        // failed ensemble (no files) at every poll, as its members may have arrived since.
         loadVersion(entry, name, v, versionDir, cfg);
       }
     }
@@ -227,6 +274,26 @@ public final class ModelRegistry implements AutoCloseable {
     }
   }
 
+  /**
+   * Ensembles after other models: an ensemble reads its members' signatures when it loads, and
+   * members load first this way (at request time members are resolved by name, in any order).
+   */
+  private List<String> ensemblesLast(java.util.Collection<String> names) {
+    List<String> out = new ArrayList<>();
+    List<String> ensembles = new ArrayList<>();
+    for (String name : names) {
+      boolean ensemble;
+      try {
+        ensemble = ModelConfig.read(repository.modelDirectory(name)).ensemble() != null;
+      } catch (IllegalArgumentException e) {
+        ensemble = false; // sync reports the bad config
+      }
+      (ensemble ? ensembles : out).add(name);
+    }
+    out.addAll(ensembles);
+    return out;
+  }
+
   /** Changes when any file of a version directory is added, removed or rewritten. */
   static long fingerprint(Path dir) {
     try (var files = java.nio.file.Files.walk(dir)) {
@@ -250,12 +317,13 @@ public final class ModelRegistry implements AutoCloseable {
   private void loadVersion(Entry entry, String name, long version, Path dir, ModelConfig cfg) {
     Slot slot = new Slot(name, version);
     slot.fingerprint = fingerprint(dir);
+    slot.config = cfg;
     publish(entry, slot);
     long start = ticker.nanos();
     try {
       ModelRuntime runtime = runtimes.choose(cfg.backend(), dir);
       LoadedModel loaded =
-          runtime.load(new ModelSource(name, version, dir, cfg.parameters(), config));
+          runtime.load(new ModelSource(name, version, dir, cfg.parameters(), config, resolver));
       ModelSignature merged;
       try {
         merged = Signatures.merge(loaded.signature(), cfg);
@@ -292,7 +360,12 @@ public final class ModelRegistry implements AutoCloseable {
           name);
       return null;
     }
-    return DynamicBatcher.start(policy.get(), loaded, ticker, name + "-" + version);
+    return DynamicBatcher.start(
+        policy.get(),
+        loaded,
+        ticker,
+        name + "-" + version,
+        rows -> metrics.batch(name, version, rows));
   }
 
   private static void publish(Entry entry, Slot slot) {
@@ -375,6 +448,19 @@ public final class ModelRegistry implements AutoCloseable {
     String reason = why == null || why.isEmpty() ? "" : ": " + why;
     return KilnException.of(
         ErrorKind.MODEL_NOT_READY, "model '%s'%s is not ready%s", name, v, reason);
+  }
+
+  /**
+   * Visits every version of every model with its batching queue depth (-1 when it does not batch),
+   * for gauges read at scrape time.
+   */
+  public void forEachVersion(java.util.function.ObjIntConsumer<VersionStatus> visitor) {
+    for (Entry e : models.values()) {
+      for (Slot s : e.versions.values()) {
+        var b = s.batcher();
+        visitor.accept(s.status(), b == null ? -1 : b.queueDepth());
+      }
+    }
   }
 
   /** Every model known to the registry, by name. */

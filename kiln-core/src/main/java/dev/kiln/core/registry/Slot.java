@@ -16,6 +16,9 @@ final class Slot {
   final String model;
   final long version;
 
+  /** The model's config.yaml as it was when this version loaded. */
+  volatile ModelConfig config = ModelConfig.empty();
+
   /** The version directory's fingerprint when the load was attempted. */
   volatile long fingerprint;
 

@@ -29,13 +29,22 @@ public final class Endpoints {
   static final HeaderName REQUEST_ID = HeaderNames.create("X-Request-Id");
 
   private final long maxBodyBytes;
+  private final int maxInFlight;
+  private final dev.kiln.core.metrics.Metrics metrics;
   private final AtomicInteger inFlight = new AtomicInteger();
+  private final AtomicInteger inferInFlight = new AtomicInteger();
   private final AtomicLong sequence = new AtomicLong();
   private final String prefix = UUID.randomUUID().toString().substring(0, 8);
   private volatile boolean draining;
 
   public Endpoints(long maxBodyBytes) {
+    this(maxBodyBytes, Integer.MAX_VALUE, dev.kiln.core.metrics.Metrics.NONE);
+  }
+
+  public Endpoints(long maxBodyBytes, int maxInFlight, dev.kiln.core.metrics.Metrics metrics) {
     this.maxBodyBytes = maxBodyBytes;
+    this.maxInFlight = maxInFlight;
+    this.metrics = metrics;
   }
 
   /** A route body. {@code model} in the context is filled in when known, for the problem body. */
@@ -48,6 +57,8 @@ public final class Endpoints {
   static final class Call {
     final String requestId;
     String model;
+    String version = "";
+    int status;
 
     Call(String requestId) {
       this.requestId = requestId;
@@ -91,6 +102,47 @@ public final class Endpoints {
         inFlight.decrementAndGet();
       }
     };
+  }
+
+  /**
+   * Wraps an inference route: counted against {@code server.max-in-flight} (over it, 429 with
+   * Retry-After before the body is read) and measured for {@code kiln_requests_total} and the
+   * end-to-end latency histogram. Health, metadata and metrics routes are not capped, so that a
+   * server under overload can still be watched.
+   */
+  Handler infer(String protocol, Endpoint endpoint) {
+    Handler inner =
+        wrap((req, res, call) -> {
+          long start = System.nanoTime();
+          boolean admitted = inferInFlight.incrementAndGet() <= maxInFlight;
+          try {
+            if (!admitted) {
+              throw KilnException.of(
+                  ErrorKind.OVERLOADED,
+                  "%d inference requests in flight (server.max-in-flight); retry later",
+                  maxInFlight);
+            }
+            endpoint.handle(req, res, call);
+          } catch (KilnException e) {
+            call.status = Problems.status(e.kind());
+            throw e;
+          } catch (Exception | Error e) {
+            call.status = 500;
+            throw e;
+          } finally {
+            inferInFlight.decrementAndGet();
+            int status = call.status != 0 ? call.status : res.status().code();
+            // Unknown names are the client's to choose: keep them out of the label values.
+            String model = call.model == null || status == 404 ? "" : call.model;
+            metrics.request(model, call.version, protocol, status, System.nanoTime() - start);
+          }
+        });
+    return inner;
+  }
+
+  /** Inference requests being served now. */
+  public int inferInFlight() {
+    return Math.max(0, inferInFlight.get());
   }
 
   /** The fallback route: 404 as a problem, naming the method and path. */

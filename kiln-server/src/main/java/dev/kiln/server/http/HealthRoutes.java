@@ -19,8 +19,20 @@ public final class HealthRoutes {
   private final String version;
   private final Ticker ticker;
   private final long startNanos;
+  private final java.util.function.Supplier<String> redis;
 
   public HealthRoutes(ModelRegistry registry, Endpoints endpoints, String version, Ticker ticker) {
+    this(registry, endpoints, version, ticker, () -> "disabled");
+  }
+
+  /** {@code redis} says the L2 cache's state: disabled, up, degraded or down. */
+  public HealthRoutes(
+      ModelRegistry registry,
+      Endpoints endpoints,
+      String version,
+      Ticker ticker,
+      java.util.function.Supplier<String> redis) {
+    this.redis = redis;
     this.registry = registry;
     this.endpoints = endpoints;
     this.version = version;
@@ -62,7 +74,9 @@ public final class HealthRoutes {
         }
       }
     }
-    String status = failed == 0 ? "ok" : "degraded";
+    String redisState = redis.get();
+    boolean redisBad = redisState.equals("down") || redisState.equals("degraded");
+    String status = failed == 0 && !redisBad ? "ok" : "degraded";
     int nLoaded = loaded;
     int nFailed = failed;
     double uptime = (ticker.nanos() - startNanos) / 1e9;
@@ -94,9 +108,17 @@ public final class HealthRoutes {
           g.writeEndArray();
           g.writeEndObject();
           g.writeObjectFieldStart("dependencies");
-          g.writeStringField("redis", "disabled");
+          g.writeStringField("redis", redisState);
           g.writeStringField("database", "disabled");
           g.writeEndObject();
+          if (redisBad) {
+            g.writeArrayFieldStart("warnings");
+            g.writeString(
+                "redis is "
+                    + redisState
+                    + ": the prediction cache serves from its in-process tier (L1) only");
+            g.writeEndArray();
+          }
           g.writeEndObject();
         });
   }

@@ -42,8 +42,8 @@ public final class V1Routes {
   }
 
   public void register(HttpRouting.Builder r) {
-    r.post("/v1/models/{spec}", endpoints.wrap(this::predict));
-    r.post("/v1/models/{m}/versions/{spec}", endpoints.wrap(this::predict));
+    r.post("/v1/models/{spec}", endpoints.infer("v1", this::predict));
+    r.post("/v1/models/{m}/versions/{spec}", endpoints.infer("v1", this::predict));
     r.get("/v1/models/{m}", endpoints.wrap(this::status));
   }
 
@@ -81,6 +81,7 @@ public final class V1Routes {
     ModelSignature sig;
     int rows;
     try (Lease lease = service.acquire(name, version)) {
+      c.version = Long.toString(lease.version());
       sig = lease.signature();
       Map<String, Tensor> inputs = V1Instances.toTensors(instances, sig);
       rows = (int) inputs.values().iterator().next().batchSize();
@@ -130,6 +131,7 @@ public final class V1Routes {
     g.writeNumberField("inference_time_ms", totalMs);
     g.writeNumberField("queue_time_ms", r.queueMillis());
     g.writeNumberField("compute_time_ms", r.computeMillis());
+    g.writeBooleanField("cached", r.cached());
     g.writeEndObject();
   }
 

@@ -55,8 +55,8 @@ public final class V2Routes {
     r.get("/v2/models/{m}/versions/{v}", endpoints.wrap(this::metadata));
     r.get("/v2/models/{m}/ready", endpoints.wrap(this::modelReady));
     r.get("/v2/models/{m}/versions/{v}/ready", endpoints.wrap(this::modelReady));
-    r.post("/v2/models/{m}/infer", endpoints.wrap(this::infer));
-    r.post("/v2/models/{m}/versions/{v}/infer", endpoints.wrap(this::infer));
+    r.post("/v2/models/{m}/infer", endpoints.infer("v2", this::infer));
+    r.post("/v2/models/{m}/versions/{v}/infer", endpoints.infer("v2", this::infer));
   }
 
   private static void live(JsonGenerator g) throws IOException {
@@ -211,6 +211,7 @@ public final class V2Routes {
     V2Codec.Decoded decoded;
     InferenceResponse response;
     try (Lease lease = service.acquire(name, v)) {
+      c.version = Long.toString(lease.version());
       decoded = V2Codec.decode(body, headerLength);
       response = service.infer(lease, decoded.request());
     }
@@ -249,6 +250,7 @@ public final class V2Routes {
           g.writeObjectFieldStart("parameters");
           g.writeNumberField("queue_time_ms", r.queueMillis());
           g.writeNumberField("compute_time_ms", r.computeMillis());
+          g.writeBooleanField("cached", r.cached());
           g.writeEndObject();
           g.writeArrayFieldStart("outputs");
           for (Map.Entry<String, Tensor> e : r.outputs().entrySet()) {
