@@ -1,6 +1,5 @@
 package dev.kiln.trees;
 
-import dev.kiln.core.error.ErrorKind;
 import dev.kiln.core.error.KilnException;
 import dev.kiln.core.model.DataType;
 import dev.kiln.core.model.InferenceRequest;
@@ -10,7 +9,6 @@ import dev.kiln.core.model.ModelSignature;
 import dev.kiln.core.model.Tensor;
 import dev.kiln.core.model.TensorSpec;
 import java.io.IOException;
-import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -192,21 +190,7 @@ final class OnnxTreeModel implements LoadedModel {
 
   @Override
   public List<InferenceResult> execute(List<InferenceRequest> batch) {
-    List<InferenceResult> results = new ArrayList<>(batch.size());
-    for (InferenceRequest request : batch) {
-      try {
-        results.add(InferenceResult.ok(run(request)));
-      } catch (KilnException e) {
-        results.add(InferenceResult.failed(e));
-      } catch (RuntimeException e) {
-        LOG.log(Level.WARNING, label + ": unexpected failure evaluating trees", e);
-        results.add(
-            InferenceResult.failed(
-                new KilnException(
-                    ErrorKind.INTERNAL, "kiln-trees: " + e.getClass().getSimpleName(), e)));
-      }
-    }
-    return results;
+    return InferenceResult.eachAlone(batch, this::run, "kiln-trees " + label);
   }
 
   private Map<String, Tensor> run(InferenceRequest request) {

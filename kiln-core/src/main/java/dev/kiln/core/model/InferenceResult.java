@@ -24,6 +24,34 @@ public sealed interface InferenceResult {
     return new Failure(error);
   }
 
+  /**
+   * Runs each request of a batch alone, so that one that fails fails alone: a {@link KilnException}
+   * becomes that request's failure, anything else an INTERNAL failure logged with {@code label}.
+   */
+  static java.util.List<InferenceResult> eachAlone(
+      java.util.List<InferenceRequest> batch,
+      java.util.function.Function<InferenceRequest, Map<String, Tensor>> run,
+      String label) {
+    var results = new java.util.ArrayList<InferenceResult>(batch.size());
+    for (InferenceRequest request : batch) {
+      try {
+        results.add(ok(run.apply(request)));
+      } catch (KilnException e) {
+        results.add(failed(e));
+      } catch (RuntimeException e) {
+        System.getLogger(InferenceResult.class.getName())
+            .log(System.Logger.Level.WARNING, label + ": unexpected failure", e);
+        results.add(
+            failed(
+                new KilnException(
+                    dev.kiln.core.error.ErrorKind.INTERNAL,
+                    label + ": " + e.getClass().getSimpleName(),
+                    e)));
+      }
+    }
+    return results;
+  }
+
   /** The outputs, or throws the request's error. */
   default Map<String, Tensor> orThrow() {
     return switch (this) {

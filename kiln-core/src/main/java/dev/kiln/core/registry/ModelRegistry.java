@@ -1,16 +1,11 @@
 package dev.kiln.core.registry;
 
 import dev.kiln.core.batch.BatchingConfig;
-import dev.kiln.core.batch.DynamicBatcher;
 import dev.kiln.core.config.KilnConfig;
 import dev.kiln.core.config.ModelControl;
 import dev.kiln.core.error.ErrorKind;
 import dev.kiln.core.error.KilnException;
-import dev.kiln.core.model.LoadedModel;
 import dev.kiln.core.model.ModelRuntime;
-import dev.kiln.core.model.ModelSignature;
-import dev.kiln.core.model.ModelSource;
-import dev.kiln.core.model.TensorSpec;
 import dev.kiln.core.time.Ticker;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
@@ -51,6 +46,7 @@ public final class ModelRegistry implements AutoCloseable {
   private final Map<String, Entry> models = new ConcurrentHashMap<>();
   private volatile ScheduledExecutorService poller;
   private final RegistryResolver resolver = new RegistryResolver(this);
+  private final VersionLoader loader;
 
   /** One model: its config and its versions (copy-on-write, read without locks). */
   private static final class Entry {
@@ -79,6 +75,7 @@ public final class ModelRegistry implements AutoCloseable {
     this.runtimes = new Runtimes(runtimes);
     this.batching = config.section("batching", BatchingConfig.class);
     this.ticker = ticker;
+    this.loader = new VersionLoader(config, this.runtimes, batching, ticker, metrics, resolver);
   }
 
   /** The runtimes found on the class path with {@link java.util.ServiceLoader}. */
@@ -237,7 +234,7 @@ public final class ModelRegistry implements AutoCloseable {
         loadVersion(entry, name, v, versionDir, cfg);
       } else if (existing.state() == ModelState.UNAVAILABLE
           && (retryFailed
-              || existing.fingerprint != fingerprint(versionDir)
+              || existing.fingerprint != VersionLoader.fingerprint(versionDir)
               || cfg.ensemble() != null)) {
         // A failed version is retried when its files change (poll) or on an explicit load; a
         // failed ensemble (no files) at every poll, as its members may have arrived since.
@@ -294,78 +291,12 @@ public final class ModelRegistry implements AutoCloseable {
     return out;
   }
 
-  /** Changes when any file of a version directory is added, removed or rewritten. */
-  static long fingerprint(Path dir) {
-    try (var files = java.nio.file.Files.walk(dir)) {
-      return files
-          .filter(java.nio.file.Files::isRegularFile)
-          .mapToLong(f -> {
-            try {
-              return f.hashCode() * 31L
-                  + java.nio.file.Files.getLastModifiedTime(f).toMillis() * 17
-                  + java.nio.file.Files.size(f);
-            } catch (java.io.IOException e) {
-              return 0;
-            }
-          })
-          .sum();
-    } catch (java.io.IOException | java.io.UncheckedIOException e) {
-      return 0;
-    }
-  }
-
   private void loadVersion(Entry entry, String name, long version, Path dir, ModelConfig cfg) {
     Slot slot = new Slot(name, version);
-    slot.fingerprint = fingerprint(dir);
+    slot.fingerprint = VersionLoader.fingerprint(dir);
     slot.config = cfg;
     publish(entry, slot);
-    long start = ticker.nanos();
-    try {
-      ModelRuntime runtime = runtimes.choose(cfg.backend(), dir);
-      LoadedModel loaded =
-          runtime.load(new ModelSource(name, version, dir, cfg.parameters(), config, resolver));
-      ModelSignature merged;
-      try {
-        merged = Signatures.merge(loaded.signature(), cfg);
-      } catch (RuntimeException e) {
-        loaded.close();
-        throw e;
-      }
-      DynamicBatcher batcher = batcherFor(name, version, cfg, merged, loaded);
-      long ms = (ticker.nanos() - start) / 1_000_000;
-      slot.ready(loaded, merged, batcher, ms);
-      LOG.log(
-          Level.INFO, "loaded {0} version {1} ({2}) in {3} ms", name, version, runtime.name(), ms);
-    } catch (RuntimeException | LinkageError e) {
-      long ms = (ticker.nanos() - start) / 1_000_000;
-      String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-      slot.failed(why, ms);
-      LOG.log(Level.WARNING, "failed to load {0} version {1}: {2}", name, version, why);
-      if (!(e instanceof KilnException)) {
-        LOG.log(Level.DEBUG, "load failure", e);
-      }
-    }
-  }
-
-  private DynamicBatcher batcherFor(
-      String name, long version, ModelConfig cfg, ModelSignature sig, LoadedModel loaded) {
-    var policy = batching.forModel(cfg.dynamicBatching(), sig.maxBatchSize());
-    if (policy.isEmpty()) {
-      return null;
-    }
-    if (!sig.inputs().stream().allMatch(TensorSpec::batched)) {
-      LOG.log(
-          Level.WARNING,
-          "model {0}: dynamic batching needs a variable first dimension on every input; off",
-          name);
-      return null;
-    }
-    return DynamicBatcher.start(
-        policy.get(),
-        loaded,
-        ticker,
-        name + "-" + version,
-        rows -> metrics.batch(name, version, rows));
+    loader.load(slot, dir, cfg);
   }
 
   private static void publish(Entry entry, Slot slot) {
