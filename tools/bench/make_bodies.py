@@ -16,3 +16,14 @@ for n in (1, 32, 1000):
                         separators=(',', ':')).encode()
     open(os.path.join(here, f'rf-batch{n}.bin'), 'wb').write(header + struct.pack(f'<{len(data)}f', *data))
     open(os.path.join(here, f'rf-batch{n}.bin.len'), 'w').write(str(len(header)))
+
+# stock-lstm, batch 1 (Issue 5): one window of 30 prices, FP32 [1, 30, 1], binary like rf-batch1.bin.
+window = [v[0] for v in json.load(open(os.path.join(here, '../fixtures/expected/stock-lstm.json')))['inputs']['input'][0]]
+body = {"inputs": [{"name": "input", "shape": [1, 30, 1], "datatype": "FP32", "data": window}]}
+open(os.path.join(here, 'lstm-batch1.json'), 'w').write(json.dumps(body, separators=(',', ':')))
+header = json.dumps({"inputs": [{"name": "input", "shape": [1, 30, 1], "datatype": "FP32",
+                                 "parameters": {"binary_data_size": 4 * len(window)}}],
+                     "outputs": [{"name": "output", "parameters": {"binary_data": True}}]},
+                    separators=(',', ':')).encode()
+open(os.path.join(here, 'lstm-batch1.bin'), 'wb').write(header + struct.pack(f'<{len(window)}f', *window))
+open(os.path.join(here, 'lstm-batch1.bin.len'), 'w').write(str(len(header)))

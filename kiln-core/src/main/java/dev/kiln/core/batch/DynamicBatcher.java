@@ -11,6 +11,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -24,11 +25,29 @@ import java.util.concurrent.locks.ReentrantLock;
  * compute; a full queue is refused at once with OVERLOADED. Each request gets its own result: one
  * that fails, fails alone.
  *
- * <p>The decision is {@link #poll()}, a non-blocking step that tests drive with a fake ticker;
- * workers call it in a loop and sleep until the next flush time.
+ * <p>The decision is {@link #poll()}, a non-blocking step that tests drive with a fake ticker.
+ *
+ * <p>Who runs a batch (leader/follower). A model that costs microseconds per call loses more to the
+ * hand-off than batching saves: waking a platform worker for every request and waking the caller
+ * again afterwards cost tens of microseconds under load. So in a started batcher the submitting
+ * thread that finds a batch ready (full or at a preferred size) runs it itself, then returns; the
+ * other callers in the batch just wait on their futures. Only while executions are short, though
+ * ({@link #LEAD_MAX_COMPUTE_NANOS}): a long one would pin the leader's virtual-thread carrier, and
+ * against it the hand-off is cheap. At most {@code instances} executions run at once, leaders and
+ * workers together (a semaphore). The platform workers remain for what no submitter sees: the
+ * oldest request's delay running out, and ready work left over while every instance was busy. They
+ * are woken only when the queue goes from empty to non-empty or when a leader leaves ready work
+ * behind, not on every submit.
  */
 public final class DynamicBatcher implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(DynamicBatcher.class.getName());
+
+  /**
+   * Submitters lead only while executions take less than this. A leader is usually a virtual
+   * thread, and a runtime call pins its carrier (one of only a few) for its whole length; past a
+   * fraction of a millisecond the hand-off to a platform worker is the smaller cost.
+   */
+  static final long LEAD_MAX_COMPUTE_NANOS = 500_000;
 
   /** A queued request and how to answer it. */
   public static final class Pending {
@@ -68,7 +87,21 @@ public final class DynamicBatcher implements AutoCloseable {
   private final Condition changed = lock.newCondition();
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
   private final List<Thread> workers = new ArrayList<>();
+
+  /** Executions in progress may not exceed {@code instances}; held only while running a batch. */
+  private final Semaphore instances;
+
+  /** Whether submitters may run ready batches themselves; false in {@link #manual} (tests). */
+  private boolean leaders;
+
+  /** Moving average of recent executions' wall time (1/8 weight to the newest). */
+  private volatile long recentComputeNanos;
+
   private boolean closed;
+
+  // Kept with the queue so that the per-submit checks are O(1) rather than a walk of the queue.
+  private long queuedRows;
+  private long earliestDeadlineNanos = Long.MAX_VALUE; // a lower bound; exact after an expiry pass
   private java.util.function.LongConsumer onBatch = rows -> {};
 
   /** A batcher without worker threads: the caller drives {@link #poll()} (tests). */
@@ -94,6 +127,7 @@ public final class DynamicBatcher implements AutoCloseable {
       java.util.function.LongConsumer onBatch) {
     DynamicBatcher b = new DynamicBatcher(policy, model, ticker);
     b.onBatch = onBatch;
+    b.leaders = true;
     for (int i = 0; i < policy.instances(); i++) {
       Thread t =
           Thread.ofPlatform().daemon().name("kiln-batch-" + name + "-" + i).start(b::workLoop);
@@ -106,6 +140,7 @@ public final class DynamicBatcher implements AutoCloseable {
     this.policy = policy;
     this.model = model;
     this.ticker = ticker;
+    this.instances = new Semaphore(policy.instances());
   }
 
   public BatchPolicy policy() {
@@ -115,9 +150,24 @@ public final class DynamicBatcher implements AutoCloseable {
   /**
    * Queues a request. {@code deadlineNanos} is on the ticker's clock ({@link Long#MAX_VALUE} for
    * none). Throws OVERLOADED at once when the queue is full.
+   *
+   * <p>In a started batcher, if the queue now holds a ready batch, an instance is free and recent
+   * executions were short, the calling thread runs it (possibly including this request) before
+   * returning.
    */
   public Pending submit(InferenceRequest request, long deadlineNanos) {
     Pending p = new Pending(request, ticker.nanos(), deadlineNanos);
+    if (enqueue(p)) {
+      lead(p);
+    }
+    return p;
+  }
+
+  /**
+   * Queues {@code p}; returns whether the caller should lead, i.e. a batch is ready and executions
+   * are short. A ready batch that is too long to run on the caller's thread wakes a worker instead.
+   */
+  private boolean enqueue(Pending p) {
     lock.lock();
     try {
       if (closed) {
@@ -130,11 +180,58 @@ public final class DynamicBatcher implements AutoCloseable {
             policy.maxQueueSize());
       }
       queue.addLast(p);
+      queuedRows += p.rows;
+      earliestDeadlineNanos = Math.min(earliestDeadlineNanos, p.deadlineNanos);
+      if (!ready(p.enqueuedNanos)) {
+        if (queue.size() == 1) {
+          // A new oldest request: some worker must arm the timer for its delay. Later arrivals
+          // do not move the flush time, so they wake no one.
+          changed.signal();
+        }
+        return false;
+      }
+      if (leaders && recentComputeNanos < LEAD_MAX_COMPUTE_NANOS) {
+        return true;
+      }
       changed.signal();
+      return false;
     } finally {
       lock.unlock();
     }
-    return p;
+  }
+
+  /**
+   * Runs ready batches on the calling thread while an instance is free and until {@code own} is
+   * answered (so a leader does not serve strangers forever), then wakes a worker for any ready work
+   * it leaves behind.
+   */
+  private void lead(Pending own) {
+    if (!instances.tryAcquire()) {
+      return; // every instance is busy; whoever finishes first looks at the queue again
+    }
+    try {
+      do {
+        Batch batch = poll();
+        if (batch.requests().isEmpty()) {
+          break;
+        }
+        run(batch);
+      } while (!own.future.isDone());
+    } finally {
+      instances.release();
+    }
+    wakeWorkerIfReady();
+  }
+
+  private void wakeWorkerIfReady() {
+    lock.lock();
+    try {
+      if (!queue.isEmpty() && ready(ticker.nanos())) {
+        changed.signal();
+      }
+    } finally {
+      lock.unlock();
+    }
   }
 
   public int queueDepth() {
@@ -164,43 +261,73 @@ public final class DynamicBatcher implements AutoCloseable {
   }
 
   private Batch decide(long now, List<Pending> expired) {
-    queue.removeIf(p -> {
-      if (p.deadlineNanos <= now) {
-        expired.add(p);
-        return true;
-      }
-      return false;
-    });
+    if (now >= earliestDeadlineNanos) {
+      expire(now, expired);
+    }
     if (queue.isEmpty()) {
       return new Batch(List.of(), Long.MAX_VALUE);
     }
+    if (!ready(now)) {
+      return new Batch(List.of(), flushAt() - now);
+    }
     // The FIFO prefix that fits in one execution (a lone oversized request runs alone).
-    int count = 0;
+    List<Pending> out = new ArrayList<>();
     long rows = 0;
-    boolean preferred = false;
-    for (Pending p : queue) {
-      if (count > 0 && rows + p.rows > policy.maxBatchSize()) {
-        break;
-      }
-      count++;
+    while (!queue.isEmpty()
+        && (out.isEmpty() || rows + queue.peekFirst().rows <= policy.maxBatchSize())) {
+      Pending p = queue.pollFirst();
       rows += p.rows;
-      if (policy.preferredBatchSizes().contains((int) rows)) {
-        preferred = true;
-      }
+      out.add(p);
     }
-    boolean full = rows >= policy.maxBatchSize() || count < queue.size();
-    long flushAt = queue.peekFirst().enqueuedNanos + policy.maxQueueDelay().toNanos();
-    if (!full && !preferred && now < flushAt) {
-      return new Batch(List.of(), flushAt - now);
-    }
-    List<Pending> out = new ArrayList<>(count);
-    for (int i = 0; i < count; i++) {
-      out.add(queue.pollFirst());
-    }
-    if (!queue.isEmpty()) {
-      changed.signal(); // another worker may take the rest
+    queuedRows -= rows;
+    if (!queue.isEmpty() && instances.availablePermits() > 0 && ready(now)) {
+      changed.signal(); // more is ready and an instance is free: another worker may run it at once
     }
     return new Batch(out, 0);
+  }
+
+  /** Moves requests whose deadline has passed to {@code expired}; recomputes the earliest one. */
+  private void expire(long now, List<Pending> expired) {
+    long earliest = Long.MAX_VALUE;
+    for (var it = queue.iterator(); it.hasNext(); ) {
+      Pending p = it.next();
+      if (p.deadlineNanos <= now) {
+        it.remove();
+        queuedRows -= p.rows;
+        expired.add(p);
+      } else {
+        earliest = Math.min(earliest, p.deadlineNanos);
+      }
+    }
+    earliestDeadlineNanos = earliest;
+  }
+
+  /**
+   * Whether the non-empty queue holds a batch to run now: the rows fill an execution (or the next
+   * request does not fit, which needs at least as many rows), a preferred size is reached, the
+   * oldest request's delay is up, or the batcher is closing. Expired requests are not excluded.
+   */
+  private boolean ready(long now) {
+    return closed || queuedRows >= policy.maxBatchSize() || now >= flushAt() || preferredReached();
+  }
+
+  private long flushAt() {
+    return queue.peekFirst().enqueuedNanos + policy.maxQueueDelay().toNanos();
+  }
+
+  /** Whether the running row count along the queue (all of it fits) hits a preferred size. */
+  private boolean preferredReached() {
+    if (policy.preferredBatchSizes().isEmpty()) {
+      return false;
+    }
+    long rows = 0;
+    for (Pending p : queue) {
+      rows += p.rows;
+      if (policy.preferredBatchSizes().contains((int) rows)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Executes a batch and answers every request in it. */
@@ -227,6 +354,8 @@ public final class DynamicBatcher implements AutoCloseable {
       }
     }
     long end = ticker.nanos();
+    long average = recentComputeNanos;
+    recentComputeNanos = average + ((end - start) - average) / 8; // racy updates only blur it
     long rows = batch.rows();
     onBatch.accept(rows);
     for (int i = 0; i < requests.size(); i++) {
@@ -246,48 +375,45 @@ public final class DynamicBatcher implements AutoCloseable {
     }
   }
 
+  /**
+   * A worker: sleeps until the oldest request's delay runs out (or until woken), then runs what is
+   * ready while it can get an instance. Unlike a leader it keeps going while work is ready.
+   */
   private void workLoop() {
-    for (; ; ) {
-      Batch batch;
-      lock.lock();
-      try {
-        for (; ; ) {
-          if (closed && queue.isEmpty()) {
-            return;
-          }
-          if (queue.isEmpty()) {
-            changed.awaitUninterruptibly();
-            continue;
-          }
-          List<Pending> expired = new ArrayList<>();
-          batch = decide(ticker.nanos(), expired);
-          if (!expired.isEmpty()) {
-            lock.unlock();
-            try {
-              expired.forEach(this::failExpired);
-            } finally {
-              lock.lock();
+    try {
+      for (; ; ) {
+        lock.lock();
+        try {
+          for (; ; ) {
+            if (queue.isEmpty()) {
+              if (closed) {
+                return;
+              }
+              changed.awaitUninterruptibly();
+              continue;
             }
+            long now = ticker.nanos();
+            if (ready(now)) {
+              break;
+            }
+            changed.awaitNanos(flushAt() - now);
           }
-          if (!batch.requests().isEmpty()) {
-            break;
-          }
-          if (batch.waitNanos() != Long.MAX_VALUE && !closed) {
-            changed.awaitNanos(batch.waitNanos());
-          } else if (closed) {
-            // Closing: run what is left without waiting for company.
-            batch = new Batch(new ArrayList<>(queue), 0);
-            queue.clear();
-            break;
-          }
+        } finally {
+          lock.unlock();
         }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      } finally {
-        lock.unlock();
+        // Wait for an instance outside the lock; the batch is formed only once we hold one, so
+        // requests that arrive meanwhile can still join it.
+        instances.acquire();
+        try {
+          for (Batch batch = poll(); !batch.requests().isEmpty(); batch = poll()) {
+            run(batch);
+          }
+        } finally {
+          instances.release();
+        }
       }
-      run(batch);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

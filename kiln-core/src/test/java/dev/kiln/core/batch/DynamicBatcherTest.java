@@ -178,6 +178,189 @@ class DynamicBatcherTest {
     }
   }
 
+  @Test
+  void submit_startedAndBatchFull_submitterRunsItOnItsOwnThread() {
+    var recording = new RecordingModel(model);
+    var policy = new BatchPolicy(2, Duration.ofSeconds(10), List.of(), 100, 1);
+    try (var b = DynamicBatcher.start(policy, recording, ticker, "test")) {
+      var first = b.submit(rows(1), NO_DEADLINE);
+      var second = b.submit(rows(2), NO_DEADLINE); // fills the batch: this caller leads
+
+      assertThat(first.future()).isDone();
+      assertThat(second.future()).isDone();
+      assertThat(recording.threads).containsExactly(Thread.currentThread().getName());
+      assertThat(first.future().join().batchRows()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void submit_startedAndBatchNotReady_returnsWithoutRunning() {
+    var policy = new BatchPolicy(8, Duration.ofSeconds(10), List.of(), 100, 1);
+    try (var b = DynamicBatcher.start(policy, model, ticker, "test")) {
+      var p = b.submit(rows(1), NO_DEADLINE);
+
+      assertThat(p.future()).isNotDone();
+      assertThat(model.rowsSeen).isEmpty();
+    }
+  }
+
+  @Test
+  void submit_startedAndPreferredSizeReached_submitterRunsIt() {
+    var policy = new BatchPolicy(16, Duration.ofSeconds(10), List.of(3), 100, 1);
+    try (var b = DynamicBatcher.start(policy, model, ticker, "test")) {
+      b.submit(rows(1), NO_DEADLINE);
+      var p = b.submit(rows(2, 3), NO_DEADLINE);
+
+      assertThat(p.future()).isDone();
+      assertThat(model.rowsSeen).containsExactly(3);
+    }
+  }
+
+  @Test
+  void submit_everyInstanceBusy_returnsAndBatchRunsWhenOneFrees() throws Exception {
+    var gate = new java.util.concurrent.CountDownLatch(1);
+    var blocking = new RecordingModel(model, gate);
+    var policy = new BatchPolicy(1, Duration.ofSeconds(10), List.of(), 100, 1);
+    try (var b = DynamicBatcher.start(policy, blocking, System::nanoTime, "test");
+        var leader = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+      var first = leader.submit(() -> b.submit(rows(1), NO_DEADLINE));
+      blocking.entered.await(); // the only instance is now busy with the first request
+
+      var second = b.submit(rows(2), NO_DEADLINE);
+      assertThat(second.future()).isNotDone();
+      gate.countDown();
+
+      assertThat(
+              second
+                  .future()
+                  .get(10, java.util.concurrent.TimeUnit.SECONDS)
+                  .result()
+                  .orThrow()
+                  .get("y")
+                  .floats())
+          .containsExactly(4);
+      assertThat(first.get().future().get().batchRows()).isEqualTo(1);
+      assertThat(blocking.maxConcurrent).hasValue(1);
+    }
+  }
+
+  @Test
+  void submit_recentExecutionsLong_workerRunsReadyBatchInstead() throws Exception {
+    var slow = new RecordingModel(model, ticker, Duration.ofSeconds(1)); // each call "takes" 1 s
+    var policy = new BatchPolicy(1, Duration.ofSeconds(10), List.of(), 100, 1);
+    try (var b = DynamicBatcher.start(policy, slow, ticker, "test")) {
+      b.submit(rows(1), NO_DEADLINE); // nothing measured yet: the submitter leads
+
+      var second = b.submit(rows(2), NO_DEADLINE);
+
+      second.future().get(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(slow.threads).hasSize(2);
+      assertThat(slow.threads.get(0)).isEqualTo(Thread.currentThread().getName());
+      assertThat(slow.threads.get(1)).startsWith("kiln-batch-test-");
+    }
+  }
+
+  @Test
+  void workers_oldestDelayElapsesWithNoNewSubmits_workerFlushes() throws Exception {
+    var recording = new RecordingModel(model);
+    var policy = new BatchPolicy(8, Duration.ofMillis(5), List.of(), 100, 1);
+    try (var b = DynamicBatcher.start(policy, recording, System::nanoTime, "test")) {
+      var p = b.submit(rows(1), NO_DEADLINE);
+
+      var outcome = p.future().get(10, java.util.concurrent.TimeUnit.SECONDS);
+
+      assertThat(outcome.batchRows()).isEqualTo(1);
+      assertThat(recording.threads).singleElement().asString().startsWith("kiln-batch-test-");
+    }
+  }
+
+  @Test
+  void workers_manyConcurrentSubmitters_neverExceedInstances() throws Exception {
+    var recording = new RecordingModel(model);
+    var policy = new BatchPolicy(4, Duration.ofMillis(1), List.of(), 10_000, 2);
+    try (var b = DynamicBatcher.start(policy, recording, System::nanoTime, "test");
+        var callers = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+      List<java.util.concurrent.Future<Float>> answers = new ArrayList<>();
+      for (int i = 0; i < 500; i++) {
+        float x = i;
+        answers.add(
+            callers.submit(() ->
+                b.submit(rows(x), NO_DEADLINE)
+                    .future()
+                    .join()
+                    .result()
+                    .orThrow()
+                    .get("y")
+                    .floats()[0]));
+      }
+      for (int i = 0; i < 500; i++) {
+        assertThat(answers.get(i).get()).isEqualTo(2f * i);
+      }
+      assertThat(recording.maxConcurrent.get()).isLessThanOrEqualTo(2);
+    }
+  }
+
+  /** Wraps a model: records which threads ran it and how many ran at once; may block on a gate. */
+  static final class RecordingModel implements LoadedModel {
+    final LoadedModel inner;
+    final java.util.concurrent.CountDownLatch gate;
+    final FakeTicker clock;
+    final Duration cost;
+    final java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+    final List<String> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final java.util.concurrent.atomic.AtomicInteger running =
+        new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger maxConcurrent =
+        new java.util.concurrent.atomic.AtomicInteger();
+
+    RecordingModel(LoadedModel inner) {
+      this(inner, new java.util.concurrent.CountDownLatch(0));
+    }
+
+    RecordingModel(LoadedModel inner, java.util.concurrent.CountDownLatch gate) {
+      this.inner = inner;
+      this.gate = gate;
+      this.clock = null;
+      this.cost = Duration.ZERO;
+    }
+
+    /** Each execution advances {@code clock} by {@code cost}, as if it took that long. */
+    RecordingModel(LoadedModel inner, FakeTicker clock, Duration cost) {
+      this.inner = inner;
+      this.gate = new java.util.concurrent.CountDownLatch(0);
+      this.clock = clock;
+      this.cost = cost;
+    }
+
+    @Override
+    public ModelSignature signature() {
+      return inner.signature();
+    }
+
+    @Override
+    public List<InferenceResult> execute(List<InferenceRequest> batch) {
+      int now = running.incrementAndGet();
+      maxConcurrent.accumulateAndGet(now, Math::max);
+      threads.add(Thread.currentThread().getName());
+      entered.countDown();
+      try {
+        gate.await();
+        if (clock != null) {
+          clock.advance(cost);
+        }
+        return inner.execute(batch);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      } finally {
+        running.decrementAndGet();
+      }
+    }
+
+    @Override
+    public void close() {}
+  }
+
   /** y = 2x, batched along dimension 0; a negative x makes the whole batch throw. */
   static final class DoublingModel implements LoadedModel {
     final List<Integer> rowsSeen = new java.util.concurrent.CopyOnWriteArrayList<>();
