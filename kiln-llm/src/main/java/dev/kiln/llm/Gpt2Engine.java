@@ -4,8 +4,13 @@ import dev.kiln.core.error.KilnException;
 import java.lang.foreign.MemorySegment;
 
 /**
- * GPT-2's forward pass over one sequence, with a KV cache. Not thread-safe: one sequence at a time
- * (the caller serialises); the parallelism is inside each step, on {@link Workers}.
+ * GPT-2's forward pass over a batch of sequences, each with its own {@link KvCache}. A step takes
+ * segments (a sequence's cache and the tokens to append to it: a whole or partial prompt, or the
+ * one token of a decode step) and stacks all their rows into one matrix, so every weight matrix is
+ * read once per step however many sequences run; only attention is per sequence, against its own
+ * cache. Each row's arithmetic is independent of the other rows and of how many there are, so a
+ * sequence's logits are bit-for-bit the same alone or in any batch. Not thread-safe: one step at a
+ * time (the scheduler thread); the parallelism is inside each step, on {@link Workers}.
  *
  * <p>For tokens {@code t} at positions {@code p} (a whole prompt at once in prefill, one token per
  * decode step), with d = n_embd, H heads of size s = d / H:
@@ -23,23 +28,30 @@ import java.lang.foreign.MemorySegment;
  *   logits = LN_f(x_last) @ wte^T                                  tied output head
  * </pre>
  *
- * All buffers are allocated once, sized for the full context, so a decode step allocates nothing.
+ * All buffers are allocated once, sized for the largest step, so a step allocates nothing. {@link
+ * #forward} drives a single sequence in an own cache (for tests and the speed check).
  */
 final class Gpt2Engine {
   private final Gpt2Config c;
   private final Gpt2Weights w;
   private final Workers workers;
 
-  private final float[] x; // [P, d] the residual stream
-  private final float[] xn; // [P, d] normed rows
-  private final float[] qkv; // [P, 3d]
-  private final float[] att; // [P, d] attention output, heads side by side
-  private final float[] hidden; // [P, 4d] MLP hidden layer
+  private final int maxRows; // rows of one step, all segments together
+  private final float[] x; // [R, d] the residual stream
+  private final float[] xn; // [R, d] normed rows
+  private final float[] qkv; // [R, 3d]
+  private final float[] att; // [R, d] attention output, heads side by side
+  private final float[] hidden; // [R, 4d] MLP hidden layer
   private final float[][] scores; // [workers][P] attention weights, one row per worker
-  private final float[][] keys; // [layer][P * d]
-  private final float[][] values; // [layer][P * d]
-  private final float[] logits; // [vocab]
-  private int length; // tokens in the cache
+  private final KvCache[] rowCache; // [R] the cache each row belongs to
+  private final int[] rowPosition; // [R] each row's position in its sequence
+  private final float[][] logits; // [maxLogits][vocab]
+  private final KvCache own; // forward()'s single sequence
+  private final KvCache[] ownCaches = new KvCache[1];
+  private final int[][] ownTokens = new int[1][];
+  private final int[] ownFrom = new int[1];
+  private final int[] ownCount = new int[1];
+  private final int[] ownLogits = {0};
 
   // Parameters of the current parallel step, read by the preallocated tasks below. Plain fields
   // are safe: Workers.run publishes them to the helpers through a volatile write.
@@ -53,69 +65,122 @@ final class Gpt2Engine {
   private boolean mmAccumulate;
   private boolean mmGelu;
   private int stepRows;
-  private int stepStart;
   private int stepLayer;
+  private int stepLogits;
 
   private final Workers.Task matmulTask = this::matmulSlice;
   private final Workers.Task attentionTask = this::attentionSlice;
   private final Workers.Task headTask = this::headSlice;
 
   Gpt2Engine(Gpt2Config config, Gpt2Weights weights, Workers workers) {
+    this(config, weights, workers, config.positions(), 1);
+  }
+
+  /**
+   * An engine whose steps hold at most {@code maxRows} rows (at least the context, so that {@link
+   * #forward} can take a whole prompt) and at most {@code maxLogits} segments that want logits.
+   */
+  Gpt2Engine(Gpt2Config config, Gpt2Weights weights, Workers workers, int maxRows, int maxLogits) {
     this.c = config;
     this.w = weights;
     this.workers = workers;
     int p = c.positions();
     int d = c.embedding();
-    x = new float[p * d];
-    xn = new float[p * d];
-    qkv = new float[p * 3 * d];
-    att = new float[p * d];
-    hidden = new float[p * 4 * d];
+    int r = Math.max(maxRows, p);
+    this.maxRows = r;
+    x = new float[r * d];
+    xn = new float[r * d];
+    qkv = new float[r * 3 * d];
+    att = new float[r * d];
+    hidden = new float[r * 4 * d];
     scores = new float[workers.count()][p];
-    keys = new float[c.layers()][p * d];
-    values = new float[c.layers()][p * d];
-    logits = new float[c.vocabularySize()];
+    rowCache = new KvCache[r];
+    rowPosition = new int[r];
+    logits = new float[Math.max(maxLogits, 1)][c.vocabularySize()];
+    own = new KvCache(c);
   }
 
   Gpt2Config config() {
     return c;
   }
 
-  /** Tokens already in the KV cache. */
+  /** Tokens already in {@link #forward}'s cache. */
   int length() {
-    return length;
+    return own.length;
   }
 
-  /** Forgets the sequence, so the next call starts a new one at position 0. */
+  /** Forgets {@link #forward}'s sequence, so the next call starts a new one at position 0. */
   void reset() {
-    length = 0;
+    own.length = 0;
   }
 
   /**
-   * Appends {@code tokens[from, from + count)} to the sequence in one batched pass and returns the
-   * logits after the last of them (a shared buffer, valid until the next call).
+   * Appends {@code tokens[from, from + count)} to the engine's own sequence in one batched pass and
+   * returns the logits after the last of them (a shared buffer, valid until the next call).
    */
   float[] forward(int[] tokens, int from, int count) {
-    if (count < 1 || length + count > c.positions()) {
-      throw KilnException.invalid(
-          "the sequence would hold %d tokens; the model's context is %d",
-          length + count, c.positions());
-    }
+    ownCaches[0] = own;
+    ownTokens[0] = tokens;
+    ownFrom[0] = from;
+    ownCount[0] = count;
+    step(1, ownCaches, ownTokens, ownFrom, ownCount, ownLogits);
+    return logits[0];
+  }
+
+  /** Row {@code k} of the logits of the last {@link #step}: a shared buffer. */
+  float[] logits(int k) {
+    return logits[k];
+  }
+
+  /**
+   * One forward pass over {@code segments} sequences at once: segment s appends {@code
+   * tokens[s][from[s], from[s] + counts[s])} to {@code caches[s]} (whose length advances), and when
+   * {@code logitRow[s] >= 0} the logits after its last token land in {@link #logits}{@code
+   * (logitRow[s])}. Rows of all segments are stacked in order; the caches must be distinct.
+   */
+  void step(
+      int segments, KvCache[] caches, int[][] tokens, int[] from, int[] counts, int[] logitRow) {
     int d = c.embedding();
-    int start = length;
+    int rows = 0;
+    int wanted = 0;
+    for (int s = 0; s < segments; s++) {
+      int start = caches[s].length;
+      if (counts[s] < 1 || start + counts[s] > c.positions()) {
+        throw KilnException.invalid(
+            "the sequence would hold %d tokens; the model's context is %d",
+            start + counts[s], c.positions());
+      }
+      if (rows + counts[s] > maxRows) {
+        throw new IllegalStateException("a step of more than " + maxRows + " rows");
+      }
+      for (int t = 0; t < counts[s]; t++) {
+        int token = tokens[s][from[s] + t];
+        if (token < 0 || token >= c.vocabularySize()) {
+          throw KilnException.invalid("token id %d is outside the vocabulary", token);
+        }
+        rowCache[rows + t] = caches[s];
+        rowPosition[rows + t] = start + t;
+      }
+      rows += counts[s];
+      wanted = Math.max(wanted, logitRow[s] + 1);
+    }
+    if (wanted > logits.length) {
+      throw new IllegalStateException("more than " + logits.length + " logit rows");
+    }
 
     // Embeddings: token row plus position row.
-    for (int t = 0; t < count; t++) {
-      int token = tokens[from + t];
-      if (token < 0 || token >= c.vocabularySize()) {
-        throw KilnException.invalid("token id %d is outside the vocabulary", token);
-      }
-      for (int i = 0; i < d; i++) {
-        x[t * d + i] =
-            w.tokenEmbedding.getAtIndex(SafeTensors.F32, (long) token * d + i)
-                + w.positionEmbedding.getAtIndex(SafeTensors.F32, (long) (start + t) * d + i);
+    for (int s = 0, r = 0; s < segments; s++) {
+      for (int t = 0; t < counts[s]; t++, r++) {
+        int token = tokens[s][from[s] + t];
+        int p = rowPosition[r];
+        for (int i = 0; i < d; i++) {
+          x[r * d + i] =
+              w.tokenEmbedding.getAtIndex(SafeTensors.F32, (long) token * d + i)
+                  + w.positionEmbedding.getAtIndex(SafeTensors.F32, (long) p * d + i);
+        }
       }
     }
+    int count = rows;
 
     for (int l = 0; l < c.layers(); l++) {
       Gpt2Weights.Block b = w.blocks[l];
@@ -125,15 +190,17 @@ final class Gpt2Engine {
         Kernels.layerNorm(xn, t * d, x, t * d, b.ln1Weight(), b.ln1Bias(), d, c.layerNormEps());
       }
       matmul(qkv, xn, count, d, b.attnWeight(), b.attnBias(), 3 * d, false, false);
+      long visible = 0;
       for (int t = 0; t < count; t++) {
-        System.arraycopy(qkv, t * 3 * d + d, keys[l], (start + t) * d, d);
-        System.arraycopy(qkv, t * 3 * d + 2 * d, values[l], (start + t) * d, d);
+        int p = rowPosition[t];
+        System.arraycopy(qkv, t * 3 * d + d, rowCache[t].keys[l], p * d, d);
+        System.arraycopy(qkv, t * 3 * d + 2 * d, rowCache[t].values[l], p * d, d);
+        visible += p + 1;
       }
       stepRows = count;
-      stepStart = start;
       stepLayer = l;
-      // work: rows x visible positions x d, twice (scores and the weighted sum of values)
-      workers.run(attentionTask, 2L * count * (start + count) * d);
+      // work: visible positions x d, twice (scores and the weighted sum of values)
+      workers.run(attentionTask, 2L * visible * d);
       matmul(x, att, count, d, b.attnProjWeight(), b.attnProjBias(), d, true, false);
 
       // MLP sub-block: LN_2, expand to 4d with gelu_new, project back, add to the residual.
@@ -144,12 +211,21 @@ final class Gpt2Engine {
       matmul(x, hidden, count, 4 * d, b.fcProjWeight(), b.fcProjBias(), d, true, false);
     }
 
-    // Only the last position's logits are needed: final norm, then the tied head over wte.
-    int last = (count - 1) * d;
-    Kernels.layerNorm(xn, 0, x, last, w.lnFinalWeight, w.lnFinalBias, d, c.layerNormEps());
-    workers.run(headTask, (long) c.vocabularySize() * d);
-    length = start + count;
-    return logits;
+    // Only each wanting segment's last position needs logits: final norm of that row into row
+    // logitRow[s] of xn, then the tied head over wte for all of them in one pass over wte.
+    for (int s = 0, end = 0; s < segments; s++) {
+      end += counts[s];
+      caches[s].length += counts[s];
+      if (logitRow[s] >= 0) {
+        int last = (end - 1) * d;
+        Kernels.layerNorm(
+            xn, logitRow[s] * d, x, last, w.lnFinalWeight, w.lnFinalBias, d, c.layerNormEps());
+      }
+    }
+    if (wanted > 0) {
+      stepLogits = wanted;
+      workers.run(headTask, (long) wanted * c.vocabularySize() * d);
+    }
   }
 
   private void matmul(
@@ -190,15 +266,13 @@ final class Gpt2Engine {
   }
 
   /**
-   * One worker's share of the (row, head) pairs. Row t sits at position start + t and sees the
-   * cached keys and values of positions 0..start + t: that bound is the causal mask.
+   * One worker's share of the (row, head) pairs. Row t sits at position p_t of its own sequence and
+   * sees that sequence's cached keys and values of positions 0..p_t: the causal mask.
    */
   private void attentionSlice(int index, int count) {
     int d = c.embedding();
     int s = c.headSize();
     float scale = (float) (1.0 / Math.sqrt(s));
-    float[] k = keys[stepLayer];
-    float[] v = values[stepLayer];
     float[] sc = scores[index];
     int pairs = stepRows * c.heads();
     int from = Workers.from(pairs, 1, index, count);
@@ -207,7 +281,9 @@ final class Gpt2Engine {
       int t = pair / c.heads();
       int h = pair % c.heads();
       int q = t * 3 * d + h * s;
-      int visible = stepStart + t + 1;
+      float[] k = rowCache[t].keys[stepLayer];
+      float[] v = rowCache[t].values[stepLayer];
+      int visible = rowPosition[t] + 1;
       // scores_p = q . k_p / sqrt(s), then a numerically stable softmax over p.
       float max = Float.NEGATIVE_INFINITY;
       for (int p = 0; p < visible; p++) {
@@ -229,13 +305,13 @@ final class Gpt2Engine {
     }
   }
 
-  /** One worker's share of the vocabulary: logits_v = LN_f(x_last) . wte_v. */
+  /** One worker's share of the vocabulary: logits[b]_v = LN_f(x_last(b)) . wte_v for each b. */
   private void headSlice(int index, int count) {
     int n = c.vocabularySize();
     Kernels.matvecRows(
         logits,
+        stepLogits,
         xn,
-        0,
         w.tokenEmbedding,
         c.embedding(),
         Workers.from(n, 64, index, count),

@@ -15,8 +15,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntPredicate;
 
 /**
@@ -26,9 +24,10 @@ import java.util.function.IntPredicate;
  * temperature} (default 0: greedy), {@code top_k}, {@code top_p}, {@code seed}. Generation stops at
  * {@code <|endoftext|>}, at max_tokens or at the end of the context.
  *
- * <p>There is one KV cache, so prompts are generated one after another under a fair lock; at most
- * {@code max-queue} requests wait for it (more are refused with OVERLOADED). Text is streamed to a
- * {@link TextGenerator.Listener} as it is decoded.
+ * <p>Generation is continuously batched by a {@link Scheduler}: up to {@code max-sequences} prompts
+ * run together, each with its own KV cache, and a new request joins between decode steps; at most
+ * {@code max-queue} requests wait for a free cache (more are refused with OVERLOADED). Text is
+ * streamed to a {@link TextGenerator.Listener} as it is decoded.
  */
 final class Gpt2Model implements LoadedModel, TextGenerator {
   static final String INPUT = "text";
@@ -46,31 +45,49 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
   private final Workers workers;
   private final Gpt2Tokenizer tokenizer;
   private final Gpt2Engine engine;
-  // Fair, so that waiting requests are served in arrival order.
-  private final ReentrantLock lock = new ReentrantLock(true);
-  private final AtomicInteger waiting = new AtomicInteger();
-  private final int maxQueue;
+  private final Scheduler scheduler;
   private final long created = System.currentTimeMillis() / 1000;
 
   private Gpt2Model(
-      Arena arena, Workers workers, Gpt2Tokenizer tokenizer, Gpt2Engine engine, int maxQueue) {
-    this.maxQueue = maxQueue;
+      Arena arena,
+      Workers workers,
+      Gpt2Tokenizer tokenizer,
+      Gpt2Engine engine,
+      int maxSequences,
+      int maxQueue) {
     this.arena = arena;
     this.workers = workers;
     this.tokenizer = tokenizer;
     this.engine = engine;
+    this.scheduler =
+        new Scheduler(engine, tokenizer.endOfText(), maxSequences, maxQueue, "kiln-llm-scheduler");
   }
 
   /**
    * Loads config.json and model.safetensors from {@code weights} and the tokenizer from {@code
-   * tokenizerDir} (often the same directory), with {@code threads} compute threads and at most
-   * {@code maxQueue} requests waiting for the engine.
+   * tokenizerDir} (often the same directory), with {@code threads} compute threads, up to {@code
+   * maxSequences} sequences generating together (0: {@link #defaultMaxSequences}) and at most
+   * {@code maxQueue} requests waiting for a free KV cache.
    */
   static Gpt2Model load(Path weights, Path tokenizerDir, int threads) {
     return load(weights, tokenizerDir, threads, LlmRuntime.DEFAULT_MAX_QUEUE);
   }
 
   static Gpt2Model load(Path weights, Path tokenizerDir, int threads, int maxQueue) {
+    return load(weights, tokenizerDir, threads, maxQueue, 0);
+  }
+
+  /**
+   * {@value LlmRuntime#DEFAULT_MAX_SEQUENCES} sequences, or fewer when their KV caches would take
+   * more than a quarter of the heap (caches are allocated on first use and then pooled).
+   */
+  static int defaultMaxSequences(Gpt2Config config) {
+    long fit = Runtime.getRuntime().maxMemory() / 4 / KvCache.bytes(config);
+    return (int) Math.clamp(fit, 1, LlmRuntime.DEFAULT_MAX_SEQUENCES);
+  }
+
+  static Gpt2Model load(
+      Path weights, Path tokenizerDir, int threads, int maxQueue, int maxSequences) {
     Gpt2Config config = Gpt2Config.read(weights.resolve("config.json"));
     Gpt2Tokenizer tokenizer = Gpt2Tokenizer.load(tokenizerDir);
     if (tokenizer.vocabularySize() > config.vocabularySize()) {
@@ -84,8 +101,10 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
     try {
       SafeTensors file = SafeTensors.open(weights.resolve("model.safetensors"), arena);
       Gpt2Weights w = new Gpt2Weights(file, config, arena);
+      int sequences = maxSequences > 0 ? maxSequences : defaultMaxSequences(config);
       Workers workers = new Workers(threads, "kiln-llm");
-      return new Gpt2Model(arena, workers, tokenizer, new Gpt2Engine(config, w, workers), maxQueue);
+      var engine = new Gpt2Engine(config, w, workers, Scheduler.maxRows(sequences), sequences);
+      return new Gpt2Model(arena, workers, tokenizer, engine, sequences, maxQueue);
     } catch (RuntimeException e) {
       arena.close();
       throw e;
@@ -100,7 +119,10 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
     return engine.config();
   }
 
-  /** The engine, for tests that drive it directly; callers must not overlap with generate. */
+  /**
+   * The engine, for tests that drive it directly through {@link Gpt2Engine#forward} (its own
+   * cache); callers must not overlap with generate.
+   */
   Gpt2Engine engine() {
     return engine;
   }
@@ -110,9 +132,14 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
     return SIGNATURE;
   }
 
-  /** Whether a request is waiting for the engine (for tests). */
+  /** The scheduler, for tests and speed checks. */
+  Scheduler scheduler() {
+    return scheduler;
+  }
+
+  /** Whether a request is waiting for a free KV cache (for tests). */
   boolean hasWaiters() {
-    return lock.hasQueuedThreads();
+    return scheduler.hasWaiters();
   }
 
   @Override
@@ -134,7 +161,7 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
   public Result generate(int[] prompt, Options options, Listener listener) {
     DeltaText text = new DeltaText(options.stop());
     boolean[] cancelled = {false};
-    Run run =
+    Scheduler.Run run =
         run(
             prompt,
             options.maxTokens(),
@@ -147,7 +174,7 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
               }
               return !text.stopped();
             });
-    Finish finish = cancelled[0] ? Finish.CANCELLED : text.stopped() ? Finish.STOP : run.finish;
+    Finish finish = cancelled[0] ? Finish.CANCELLED : text.stopped() ? Finish.STOP : run.finish();
     if (finish != Finish.CANCELLED) {
       String rest = text.finish();
       if (!rest.isEmpty() && !listener.onText(rest)) {
@@ -157,12 +184,12 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
     return new Result(
         text.text(),
         prompt.length,
-        run.tokens,
+        run.tokens(),
         finish,
-        run.queueNanos,
-        run.prefillNanos,
-        run.decodeNanos,
-        run.firstTokenNanos);
+        run.queueNanos(),
+        run.prefillNanos(),
+        run.decodeNanos(),
+        run.firstTokenNanos());
   }
 
   /**
@@ -184,76 +211,14 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
     return n[0];
   }
 
-  /** What one generation did; the tokens include a final end-of-text. */
-  private record Run(
-      int tokens,
-      Finish finish,
-      long queueNanos,
-      long prefillNanos,
-      long decodeNanos,
-      long firstTokenNanos) {}
-
   /**
-   * The token loop. Waits its turn for the engine (at most {@code maxQueue} callers wait; beyond
-   * that OVERLOADED at once), then samples up to {@code maxTokens} tokens, handing each except
-   * {@code <|endoftext|>} to {@code onToken}, which returns false to end generation there.
+   * Generates through the scheduler; an empty prompt starts from {@code <|endoftext|>}, as GPT-2
+   * was trained.
    */
-  private Run run(int[] prompt, int maxTokens, Sampler.Settings settings, IntPredicate onToken) {
-    long t0 = System.nanoTime();
+  private Scheduler.Run run(
+      int[] prompt, int maxTokens, Sampler.Settings settings, IntPredicate onToken) {
     int[] start = prompt.length > 0 ? prompt : new int[] {tokenizer.endOfText()};
-    int positions = engine.config().positions();
-    if (start.length > positions) {
-      throw KilnException.invalid(
-          "the prompt has %d tokens; the model's context is %d", start.length, positions);
-    }
-    if (waiting.incrementAndGet() > maxQueue) {
-      waiting.decrementAndGet();
-      throw KilnException.of(
-          ErrorKind.OVERLOADED,
-          "%d requests are already waiting for this model (parameter %s); retry later",
-          maxQueue,
-          LlmRuntime.MAX_QUEUE);
-    }
-    lock.lock();
-    waiting.decrementAndGet();
-    try {
-      long t1 = System.nanoTime();
-      engine.reset();
-      Sampler sampler = new Sampler(settings, engine.config().vocabularySize());
-      // The last sampled token is never fed back, so it may land one past the context.
-      int limit = Math.min(maxTokens, positions - start.length + 1);
-      if (limit <= 0) {
-        return new Run(0, Finish.LENGTH, t1 - t0, 0, 0, 0);
-      }
-      float[] logits = engine.forward(start, 0, start.length);
-      long prefilled = System.nanoTime();
-      int[] fed = new int[1];
-      int n = 0;
-      long first = 0;
-      Finish finish = Finish.LENGTH;
-      while (n < limit) {
-        int token = sampler.next(logits);
-        n++;
-        if (n == 1) {
-          first = System.nanoTime();
-        }
-        if (token == tokenizer.endOfText()) {
-          finish = Finish.STOP;
-          break;
-        }
-        if (!onToken.test(token)) {
-          finish = Finish.CANCELLED;
-          break;
-        }
-        if (n < limit) {
-          fed[0] = token;
-          logits = engine.forward(fed, 0, 1);
-        }
-      }
-      return new Run(n, finish, t1 - t0, prefilled - t1, System.nanoTime() - first, first - t0);
-    } finally {
-      lock.unlock();
-    }
+    return scheduler.generate(start, maxTokens, settings, onToken);
   }
 
   /** The generated text for one prompt. */
@@ -308,12 +273,8 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
 
   @Override
   public void close() {
-    lock.lock();
-    try {
-      workers.close();
-      arena.close();
-    } finally {
-      lock.unlock();
-    }
+    scheduler.close();
+    workers.close();
+    arena.close();
   }
 }

@@ -16,8 +16,10 @@ import java.nio.file.Path;
  *
  * <p>Model parameters: {@code threads} (compute threads, default the smaller of 2 and the number of
  * processors); {@code tokenizer-dir} (where the tokenizer files are, default the version
- * directory); {@code max-queue} (requests that may wait for the engine while it generates for
- * another, default {@value #DEFAULT_MAX_QUEUE}; beyond it requests are refused with OVERLOADED).
+ * directory); {@code max-sequences} (sequences generated together by continuous batching, each with
+ * its own KV cache; default {@value #DEFAULT_MAX_SEQUENCES}, fewer if their caches would take more
+ * than a quarter of the heap); {@code max-queue} (requests that may wait for a free KV cache,
+ * default {@value #DEFAULT_MAX_QUEUE}; beyond it requests are refused with OVERLOADED).
  */
 public final class LlmRuntime implements ModelRuntime {
   /** Above ONNX's 10; as the tree runtime, a directory this specific is ours. */
@@ -26,7 +28,9 @@ public final class LlmRuntime implements ModelRuntime {
   static final String THREADS = "threads";
   static final String TOKENIZER_DIR = "tokenizer-dir";
   static final String MAX_QUEUE = "max-queue";
+  static final String MAX_SEQUENCES = "max-sequences";
   static final int DEFAULT_MAX_QUEUE = 64;
+  static final int DEFAULT_MAX_SEQUENCES = 16;
 
   /** For {@link java.util.ServiceLoader}. */
   public LlmRuntime() {}
@@ -54,8 +58,13 @@ public final class LlmRuntime implements ModelRuntime {
     int threads =
         intParameter(source, THREADS, Math.min(2, Runtime.getRuntime().availableProcessors()), 1);
     int maxQueue = intParameter(source, MAX_QUEUE, DEFAULT_MAX_QUEUE, 0);
+    int maxSequences = intParameter(source, MAX_SEQUENCES, 0, 1);
     return Gpt2Model.load(
-        dir, tokenizerDir == null ? dir : dir.resolve(tokenizerDir), threads, maxQueue);
+        dir,
+        tokenizerDir == null ? dir : dir.resolve(tokenizerDir),
+        threads,
+        maxQueue,
+        maxSequences);
   }
 
   private static int intParameter(ModelSource source, String key, int fallback, int min) {
@@ -69,7 +78,7 @@ public final class LlmRuntime implements ModelRuntime {
     } catch (NumberFormatException e) {
       n = -1;
     }
-    int max = key.equals(THREADS) ? 256 : 1 << 20;
+    int max = key.equals(THREADS) ? 256 : key.equals(MAX_SEQUENCES) ? 4096 : 1 << 20;
     if (n < min || n > max) {
       throw KilnException.of(
           ErrorKind.INTERNAL,

@@ -21,9 +21,10 @@ public interface TextGenerator {
   /**
    * Generates a continuation of {@code prompt}, calling {@code listener} in the calling thread with
    * each piece of text as soon as it is safe to show (whole UTF-8 characters, never a part of a
-   * stop string). Blocks while earlier requests hold the engine; throws {@code KilnException}
-   * OVERLOADED at once when the model's queue is full, INVALID_INPUT when the prompt does not fit.
-   * The text passed to the listener, concatenated, is {@link Result#text()}.
+   * stop string). Blocks while it waits for a free sequence slot and while it generates (with other
+   * requests, batched); throws {@code KilnException} OVERLOADED at once when the model's slots and
+   * queue are full, INVALID_INPUT when the prompt does not fit. The text passed to the listener,
+   * concatenated, is {@link Result#text()}.
    */
   Result generate(int[] prompt, Options options, Listener listener);
 

@@ -20,7 +20,8 @@ class TextGeneratorTest {
 
   @BeforeAll
   static void load() {
-    model = Gpt2Model.load(Fixtures.tinyModelDir(), Fixtures.tokenizerDir(), 1, 1);
+    // One KV cache and a queue of one, so that the queue-full test can fill both.
+    model = Gpt2Model.load(Fixtures.tinyModelDir(), Fixtures.tokenizerDir(), 1, 1, 1);
     lord = Fixtures.json("tiny-gpt2/reference.json").path("cases").get(1);
   }
 
@@ -68,7 +69,8 @@ class TextGeneratorTest {
 
   @Test
   void generate_queueFull_isOverloaded() throws Exception {
-    // The test holds the engine; one request may wait (max-queue 1), the next is refused.
+    // The holder's listener blocks, so its sequence stops a few tokens ahead and keeps the only
+    // KV cache (max-sequences 1); one request may wait (max-queue 1), the next is refused.
     var holding = new CompletableFuture<Void>();
     var release = new CompletableFuture<Void>();
     Thread holder =
@@ -76,7 +78,7 @@ class TextGeneratorTest {
             .start(() ->
                 model.generate(
                     prompt(),
-                    greedy(2, List.of()),
+                    greedy(Scheduler.WINDOW + 8, List.of()),
                     d -> {
                       holding.complete(null);
                       release.join();
