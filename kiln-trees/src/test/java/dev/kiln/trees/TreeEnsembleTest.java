@@ -121,7 +121,10 @@ class TreeEnsembleTest {
   }
 
   @ParameterizedTest
-  @ValueSource(ints = {1, 63, 64, 65, 4095, 4096, 5000, 9001})
+  @ValueSource(
+      ints = {
+        1, 2, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 511, 512, 513, 4095, 4096, 5000, 9001
+      })
   void margins_batchSizeAroundBlockAndThreadThresholds_equalRowByRow(int rows) {
     SplittableRandom rnd = new SplittableRandom(rows);
     RandomTree[] trees = randomForest(rnd, 24);
@@ -137,6 +140,115 @@ class TreeEnsembleTest {
     }
     assertThat(batched).isEqualTo(oneByOne);
     assertThat(batched).isEqualTo(naive(trees, x, rows, 0.5f));
+  }
+
+  /** Floats where a sortable-int comparison could go wrong: signed zeros, extremes, infinities. */
+  private static final float[] AWKWARD = {
+    -0.0f,
+    0.0f,
+    Float.MIN_VALUE,
+    -Float.MIN_VALUE,
+    Float.MAX_VALUE,
+    -Float.MAX_VALUE,
+    Float.POSITIVE_INFINITY,
+    Float.NEGATIVE_INFINITY,
+    1.0f,
+    -1.0f,
+    Math.nextUp(1.0f),
+    Math.nextDown(-1.0f)
+  };
+
+  @Test
+  void margins_packedLayoutOnAwkwardThresholdsAndInputs_equalsNaiveFloatComparison() {
+    SplittableRandom rnd = new SplittableRandom(7);
+    for (int trial = 0; trial < 20; trial++) {
+      RandomTree[] trees = randomForest(rnd, 1 + rnd.nextInt(40));
+      for (RandomTree t : trees) {
+        for (int i = 0; i < t.value().length; i++) {
+          if (t.left()[i] >= 0) {
+            t.value()[i] = AWKWARD[rnd.nextInt(AWKWARD.length)];
+          }
+        }
+      }
+      int rows = 1 + rnd.nextInt(300);
+      float[] x = new float[rows * FEATURES];
+      for (int i = 0; i < x.length; i++) {
+        // Most lane groups without NaN (the branch-free loop), some with (the NaN-aware loop).
+        x[i] = rnd.nextInt(200) == 0 ? Float.NaN : AWKWARD[rnd.nextInt(AWKWARD.length)];
+      }
+      TreeEnsemble ensemble = flatten(trees);
+
+      float[] m = ensemble.margins(x, rows, 0, trees.length, -0.5f);
+
+      assertThat(ensemble.isPacked()).isTrue();
+      assertThat(m).as("trial %d", trial).isEqualTo(naive(trees, x, rows, -0.5f));
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {5000, 70000})
+  void margins_wideRows_smallerRowBlocksOrGeneralLoop_sameSums(int features) {
+    // 5000 features: row blocks shrink to one lane group; 70000: too wide to pack at all.
+    var b = new TreeEnsemble.Builder(features, 1);
+    int last = features - 1;
+    b.addTree(
+        0,
+        new int[] {last, 0, 0, 0, 0},
+        new float[] {0.5f, 0.25f, 1f, 2f, 3f},
+        new int[] {1, 3, -1, -1, -1},
+        new int[] {2, 4, -1, -1, -1},
+        new boolean[] {true, false, false, false, false},
+        1.0f);
+    int rows = 40;
+    float[] x = new float[rows * features];
+    float[] expected = new float[rows];
+    for (int r = 0; r < rows; r++) {
+      float a = (r % 4) / 4.0f;
+      float c = r % 5 == 0 ? Float.NaN : (r % 3) / 4.0f;
+      x[r * features] = a;
+      x[r * features + last] = c;
+      // root: feature last < 0.5 (NaN left) -> node 1 (feature 0 < 0.25 ? 2 : 3), else 1.
+      expected[r] = 10f + (c < 0.5f || c != c ? (a < 0.25f ? 2f : 3f) : 1f);
+    }
+    TreeEnsemble ensemble = b.build();
+
+    assertThat(ensemble.isPacked()).isEqualTo(features <= 1 << 16);
+    assertThat(ensemble.margins(x, rows, 0, 1, 10f)).isEqualTo(expected);
+  }
+
+  @Test
+  void margins_deepChainTree_walksToTheBottom() {
+    // A right-leaning chain 60 splits deep: far deeper than any lane group's usual walk.
+    int depth = 60;
+    int n = 2 * depth + 1;
+    int[] feature = new int[n];
+    float[] value = new float[n];
+    int[] left = new int[n];
+    int[] right = new int[n];
+    boolean[] defaultLeft = new boolean[n];
+    Arrays.fill(left, -1);
+    Arrays.fill(right, -1);
+    for (int d = 0; d < depth; d++) {
+      int at = 2 * d;
+      left[at] = at + 1;
+      right[at] = at + 2;
+      value[at] = d;
+      value[at + 1] = d;
+    }
+    value[n - 1] = 1000f;
+    var b = new TreeEnsemble.Builder(1, 1);
+    b.addTree(0, feature, value, left, right, defaultLeft, 1.0f);
+    float[] x = new float[100];
+    for (int r = 0; r < x.length; r++) {
+      x[r] = r - 0.5f;
+    }
+
+    float[] m = b.build().margins(x, x.length, 0, 1, 0f);
+
+    for (int r = 0; r < x.length; r++) {
+      // x = r - 0.5 goes right at splits d < r - 0.5 and left at the first d >= r: leaf d = r.
+      assertThat(m[r]).as("row %d", r).isEqualTo(r == 0 ? 0f : r <= depth - 1 ? r : 1000f);
+    }
   }
 
   @Test
