@@ -63,28 +63,6 @@ public record ModelConfig(
         ENSEMBLE_BACKEND);
   }
 
-  /** The config without a cache block. */
-  public ModelConfig(
-      String backend,
-      int maxBatchSize,
-      VersionPolicy versionPolicy,
-      List<TensorConfig> inputs,
-      List<TensorConfig> outputs,
-      Map<String, String> parameters,
-      DynamicBatching dynamicBatching,
-      Ensemble ensemble) {
-    this(
-        backend,
-        maxBatchSize,
-        versionPolicy,
-        inputs,
-        outputs,
-        parameters,
-        dynamicBatching,
-        ensemble,
-        null);
-  }
-
   /**
    * The {@code cache:} block: {@code enabled} and {@code ttl} override {@code cache.enabled} and
    * {@code cache.ttl} for this model; absent keys keep the server's.
@@ -93,18 +71,6 @@ public record ModelConfig(
     public Cache {
       Checks.require(ttl == null || ttl.toMillis() > 0, "cache.ttl must be > 0");
     }
-  }
-
-  /** The config without an ensemble block, as before ensembles existed. */
-  public ModelConfig(
-      String backend,
-      int maxBatchSize,
-      VersionPolicy versionPolicy,
-      List<TensorConfig> inputs,
-      List<TensorConfig> outputs,
-      Map<String, String> parameters,
-      DynamicBatching dynamicBatching) {
-    this(backend, maxBatchSize, versionPolicy, inputs, outputs, parameters, dynamicBatching, null);
   }
 
   /** Triton's {@code dynamic_batching} block; every key optional. */
@@ -194,7 +160,7 @@ public record ModelConfig(
   }
 
   public static ModelConfig empty() {
-    return new ModelConfig("", 0, null, null, null, null, null, null);
+    return new ModelConfig("", 0, null, null, null, null, null, null, null);
   }
 
   /** Reads {@code config.yaml} from a model directory, or returns the empty config if absent. */

@@ -35,7 +35,8 @@ class EnsembleModelTest {
         null,
         null,
         null,
-        new ModelConfig.Ensemble(names, combiner, weights, output, fin));
+        new ModelConfig.Ensemble(names, combiner, weights, output, fin),
+        null);
   }
 
   private static InferenceRequest rows(int n) {
@@ -245,7 +246,8 @@ class EnsembleModelTest {
                     "probabilities", "FP32", List.of(-1L, 2L), null, null, null)),
             null,
             null,
-            new ModelConfig.Ensemble(List.of("late", "a"), "mean", null, null, null));
+            new ModelConfig.Ensemble(List.of("late", "a"), "mean", null, null, null),
+            null);
     var m = EnsembleRuntime.load("e", declared, members);
     members.put("late", FakeMembers.classifier(x -> new float[] {0.1f, 0.9f}));
 
