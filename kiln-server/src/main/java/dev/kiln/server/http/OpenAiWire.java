@@ -58,30 +58,17 @@ final class OpenAiWire {
 
     /** A chunk with a piece of text; the first chat chunk also names the role. */
     void writeChunk(JsonGenerator g, String text, boolean first) throws IOException {
-      g.writeStartObject();
-      head(g, true);
-      g.writeArrayFieldStart("choices");
-      g.writeStartObject();
-      g.writeNumberField("index", 0);
-      if (chat) {
-        g.writeObjectFieldStart("delta");
-        if (first) {
-          g.writeStringField("role", "assistant");
-        }
-        g.writeStringField("content", text);
-        g.writeEndObject();
-      } else {
-        g.writeStringField("text", text);
-      }
-      g.writeNullField("logprobs");
-      g.writeNullField("finish_reason");
-      g.writeEndObject();
-      g.writeEndArray();
-      g.writeEndObject();
+      writeStreamChoice(g, text, null, first);
     }
 
     /** The chunk that ends the choice: no text, the finish reason, and Kiln's timings. */
     void writeFinal(JsonGenerator g, TextGenerator.Result r, boolean first) throws IOException {
+      writeStreamChoice(g, null, r, first);
+    }
+
+    /** One streamed choice: text while generating ({@code end} null), or the end of it. */
+    private void writeStreamChoice(
+        JsonGenerator g, String text, TextGenerator.Result end, boolean first) throws IOException {
       g.writeStartObject();
       head(g, true);
       g.writeArrayFieldStart("choices");
@@ -92,15 +79,24 @@ final class OpenAiWire {
         if (first) {
           g.writeStringField("role", "assistant");
         }
+        if (text != null) {
+          g.writeStringField("content", text);
+        }
         g.writeEndObject();
       } else {
-        g.writeStringField("text", "");
+        g.writeStringField("text", text == null ? "" : text);
       }
       g.writeNullField("logprobs");
-      g.writeStringField("finish_reason", finishReason(r.finish()));
+      if (end == null) {
+        g.writeNullField("finish_reason");
+      } else {
+        g.writeStringField("finish_reason", finishReason(end.finish()));
+      }
       g.writeEndObject();
       g.writeEndArray();
-      timings(g, r);
+      if (end != null) {
+        timings(g, end);
+      }
       g.writeEndObject();
     }
 

@@ -59,7 +59,7 @@ public final class V1Routes {
     OptionalLong version = OptionalLong.empty();
     if (params.first("m").isPresent()) {
       name = params.get("m");
-      version = parseVersion(spec.substring(0, colon));
+      version = V2Routes.parseVersion(spec.substring(0, colon));
     } else {
       name = spec.substring(0, colon);
     }
@@ -90,16 +90,6 @@ public final class V1Routes {
     double totalMs = (System.nanoTime() - start) / 1e6;
     int n = rows;
     Json.send(res, 200, g -> writePredictions(g, response, sig, n, totalMs));
-  }
-
-  private static OptionalLong parseVersion(String v) {
-    try {
-      long n = Long.parseLong(v);
-      Checks.requireInput(n >= 1, "version must be >= 1");
-      return OptionalLong.of(n);
-    } catch (NumberFormatException e) {
-      throw KilnException.of(ErrorKind.MODEL_NOT_FOUND, "version '%s' is not a number", v);
-    }
   }
 
   private static void writePredictions(

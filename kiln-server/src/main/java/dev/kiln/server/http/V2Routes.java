@@ -95,21 +95,21 @@ public final class V2Routes {
 
   static OptionalLong version(ServerRequest req) {
     var v = req.path().pathParameters().first("v");
-    if (v.isEmpty() || v.get().isEmpty()) {
-      return OptionalLong.empty();
-    }
+    return v.isEmpty() || v.get().isEmpty() ? OptionalLong.empty() : parseVersion(v.get());
+  }
+
+  /** A version from a path: a positive integer, else no such version (404, as Triton). */
+  static OptionalLong parseVersion(String v) {
     try {
-      long n = Long.parseLong(v.get());
-      if (n < 1) {
-        throw new NumberFormatException();
+      long n = Long.parseLong(v);
+      if (n >= 1) {
+        return OptionalLong.of(n);
       }
-      return OptionalLong.of(n);
     } catch (NumberFormatException e) {
-      throw KilnException.of(
-          dev.kiln.core.error.ErrorKind.MODEL_NOT_FOUND,
-          "version '%s' is not a positive integer",
-          v.get());
+      // fall through: not a version Kiln could have
     }
+    throw KilnException.of(
+        dev.kiln.core.error.ErrorKind.MODEL_NOT_FOUND, "version '%s' is not a positive integer", v);
   }
 
   private void metadata(ServerRequest req, ServerResponse res, Endpoints.Call c) {
