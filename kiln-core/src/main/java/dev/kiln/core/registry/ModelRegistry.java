@@ -436,16 +436,32 @@ public final class ModelRegistry implements AutoCloseable {
     return all.stream()
         .filter(s -> s.state() == ModelState.READY)
         .reduce((a, b) -> b)
-        .orElseGet(() ->
-            all.isEmpty()
-                ? new VersionStatus(
-                    name,
-                    0,
-                    ModelState.UNAVAILABLE,
-                    modelReason(name),
-                    0,
-                    java.util.Optional.empty())
-                : all.getLast());
+        .orElseGet(() -> all.isEmpty() ? placeholder(name) : all.getLast());
+  }
+
+  /**
+   * Every version of every model, in name order; a model with no version (not loaded, bad config,
+   * nothing on disk) appears once as version 0, UNAVAILABLE, with its reason.
+   */
+  public List<VersionStatus> statuses() {
+    List<VersionStatus> out = new ArrayList<>();
+    for (String name : modelNames()) {
+      Entry e = models.get(name);
+      if (e == null) {
+        continue; // removed while we listed
+      }
+      var versions = e.versions.values();
+      if (versions.isEmpty()) {
+        out.add(placeholder(name));
+      }
+      versions.forEach(slot -> out.add(slot.status()));
+    }
+    return out;
+  }
+
+  private VersionStatus placeholder(String name) {
+    return new VersionStatus(
+        name, 0, ModelState.UNAVAILABLE, modelReason(name), 0, java.util.Optional.empty());
   }
 
   /** True when every model has a ready version and no version is loading or failed. */

@@ -47,31 +47,12 @@ public final class HealthRoutes {
   private void health(ServerRequest req, ServerResponse res, Endpoints.Call c) {
     int loaded = 0;
     int failed = 0;
-    var rows = new java.util.ArrayList<VersionStatus>();
-    for (String name : registry.modelNames()) {
-      List<VersionStatus> versions;
-      try {
-        versions = registry.versions(name);
-      } catch (RuntimeException e) {
-        continue;
-      }
-      if (versions.isEmpty()) {
-        rows.add(
-            new VersionStatus(
-                name,
-                0,
-                ModelState.UNAVAILABLE,
-                registry.modelReason(name),
-                0,
-                java.util.Optional.empty()));
-      }
-      for (VersionStatus s : versions) {
-        rows.add(s);
-        if (s.state() == ModelState.READY) {
-          loaded++;
-        } else if (s.state() == ModelState.UNAVAILABLE) {
-          failed++;
-        }
+    List<VersionStatus> rows = registry.statuses();
+    for (VersionStatus s : rows) {
+      if (s.version() > 0 && s.state() == ModelState.READY) {
+        loaded++;
+      } else if (s.version() > 0 && s.state() == ModelState.UNAVAILABLE) {
+        failed++;
       }
     }
     String redisState = redis.get();

@@ -14,7 +14,6 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.List;
 
 /**
  * Triton's model repository extension. The index is read-only and always on; load and unload work
@@ -58,31 +57,18 @@ public final class RepositoryRoutes {
         200,
         g -> {
           g.writeStartArray();
-          for (String name : registry.modelNames()) {
-            List<VersionStatus> versions;
-            try {
-              versions = registry.versions(name);
-            } catch (KilnException e) {
-              continue; // removed while we listed
+          for (VersionStatus s : registry.statuses()) {
+            if (onlyReady && s.state() != ModelState.READY) {
+              continue;
             }
-            if (versions.isEmpty() && !onlyReady) {
-              g.writeStartObject();
-              g.writeStringField("name", name);
-              g.writeStringField("state", ModelState.UNAVAILABLE.name());
-              g.writeStringField("reason", registry.modelReason(name));
-              g.writeEndObject();
-            }
-            for (VersionStatus s : versions) {
-              if (onlyReady && s.state() != ModelState.READY) {
-                continue;
-              }
-              g.writeStartObject();
-              g.writeStringField("name", name);
+            g.writeStartObject();
+            g.writeStringField("name", s.model());
+            if (s.version() > 0) {
               g.writeStringField("version", Long.toString(s.version()));
-              g.writeStringField("state", s.state().name());
-              g.writeStringField("reason", s.reason());
-              g.writeEndObject();
             }
+            g.writeStringField("state", s.state().name());
+            g.writeStringField("reason", s.reason());
+            g.writeEndObject();
           }
           g.writeEndArray();
         });
