@@ -29,6 +29,21 @@ final class DeltaText {
     return stopped;
   }
 
+  /** Chars of whole characters decoded so far, shown or held back (not a pending partial one). */
+  int length() {
+    return text.length();
+  }
+
+  /** Chars of text handed out so far. */
+  int shown() {
+    return shown;
+  }
+
+  /** Unicode code points in chars {@code [from, to)} of the text decoded so far. */
+  int codePoints(int from, int to) {
+    return text.codePointCount(from, to);
+  }
+
   /** The text shown so far. */
   String text() {
     return text.substring(0, shown);

@@ -54,20 +54,28 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
       Gpt2Tokenizer tokenizer,
       Gpt2Engine engine,
       int maxSequences,
-      int maxQueue) {
+      int maxQueue,
+      long kvBudgetTokens) {
     this.arena = arena;
     this.workers = workers;
     this.tokenizer = tokenizer;
     this.engine = engine;
     this.scheduler =
-        new Scheduler(engine, tokenizer.endOfText(), maxSequences, maxQueue, "kiln-llm-scheduler");
+        new Scheduler(
+            engine,
+            tokenizer.endOfText(),
+            maxSequences,
+            maxQueue,
+            kvBudgetTokens,
+            dev.kiln.core.time.Ticker.system(),
+            "kiln-llm-scheduler");
   }
 
   /**
    * Loads config.json and model.safetensors from {@code weights} and the tokenizer from {@code
    * tokenizerDir} (often the same directory), with {@code threads} compute threads, up to {@code
-   * maxSequences} sequences generating together (0: {@link #defaultMaxSequences}) and at most
-   * {@code maxQueue} requests waiting for a free KV cache.
+   * maxSequences} sequences generating together (0: {@value LlmRuntime#DEFAULT_MAX_SEQUENCES}) and
+   * at most {@code maxQueue} requests waiting for admission.
    */
   static Gpt2Model load(Path weights, Path tokenizerDir, int threads) {
     return load(weights, tokenizerDir, threads, LlmRuntime.DEFAULT_MAX_QUEUE);
@@ -77,17 +85,28 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
     return load(weights, tokenizerDir, threads, maxQueue, 0);
   }
 
-  /**
-   * {@value LlmRuntime#DEFAULT_MAX_SEQUENCES} sequences, or fewer when their KV caches would take
-   * more than a quarter of the heap (caches are allocated on first use and then pooled).
-   */
-  static int defaultMaxSequences(Gpt2Config config) {
-    long fit = Runtime.getRuntime().maxMemory() / 4 / KvCache.bytes(config);
-    return (int) Math.clamp(fit, 1, LlmRuntime.DEFAULT_MAX_SEQUENCES);
-  }
-
   static Gpt2Model load(
       Path weights, Path tokenizerDir, int threads, int maxQueue, int maxSequences) {
+    return load(weights, tokenizerDir, threads, maxQueue, maxSequences, 0);
+  }
+
+  /**
+   * The default KV budget: a full context for each of {@code maxSequences}, but no more than a
+   * quarter of the heap, and never less than one full context.
+   */
+  static long defaultKvCacheBytes(Gpt2Config config, int maxSequences) {
+    long full = KvCache.bytes(config);
+    return Math.max(full, Math.min(maxSequences * full, Runtime.getRuntime().maxMemory() / 4));
+  }
+
+  /** As above, with a KV budget of {@code kvCacheBytes} (0: {@link #defaultKvCacheBytes}). */
+  static Gpt2Model load(
+      Path weights,
+      Path tokenizerDir,
+      int threads,
+      int maxQueue,
+      int maxSequences,
+      long kvCacheBytes) {
     Gpt2Config config = Gpt2Config.read(weights.resolve("config.json"));
     Gpt2Tokenizer tokenizer = Gpt2Tokenizer.load(tokenizerDir);
     if (tokenizer.vocabularySize() > config.vocabularySize()) {
@@ -101,10 +120,20 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
     try {
       SafeTensors file = SafeTensors.open(weights.resolve("model.safetensors"), arena);
       Gpt2Weights w = new Gpt2Weights(file, config, arena);
-      int sequences = maxSequences > 0 ? maxSequences : defaultMaxSequences(config);
+      int sequences = maxSequences > 0 ? maxSequences : LlmRuntime.DEFAULT_MAX_SEQUENCES;
+      long kvBytes = kvCacheBytes > 0 ? kvCacheBytes : defaultKvCacheBytes(config, sequences);
+      long kvTokens = kvBytes / KvCache.bytesPerToken(config);
+      if (kvTokens < 1) {
+        throw KilnException.of(
+            ErrorKind.INTERNAL,
+            "parameter %s=%d holds no position (%d bytes each)",
+            LlmRuntime.KV_CACHE_BYTES,
+            kvBytes,
+            KvCache.bytesPerToken(config));
+      }
       Workers workers = new Workers(threads, "kiln-llm");
       var engine = new Gpt2Engine(config, w, workers, Scheduler.maxRows(sequences), sequences);
-      return new Gpt2Model(arena, workers, tokenizer, engine, sequences, maxQueue);
+      return new Gpt2Model(arena, workers, tokenizer, engine, sequences, maxQueue, kvTokens);
     } catch (RuntimeException e) {
       arena.close();
       throw e;
@@ -159,37 +188,16 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
 
   @Override
   public Result generate(int[] prompt, Options options, Listener listener) {
-    DeltaText text = new DeltaText(options.stop());
-    boolean[] cancelled = {false};
-    Scheduler.Run run =
-        run(
-            prompt,
-            options.maxTokens(),
-            options.sampler(),
-            token -> {
-              String delta = text.append(tokenizer.decodeBytes(new int[] {token}));
-              if (!delta.isEmpty() && !listener.onText(delta)) {
-                cancelled[0] = true;
-                return false;
-              }
-              return !text.stopped();
-            });
-    Finish finish = cancelled[0] ? Finish.CANCELLED : text.stopped() ? Finish.STOP : run.finish();
-    if (finish != Finish.CANCELLED) {
-      String rest = text.finish();
-      if (!rest.isEmpty() && !listener.onText(rest)) {
-        finish = Finish.CANCELLED;
-      }
-    }
-    return new Result(
-        text.text(),
-        prompt.length,
-        run.tokens(),
-        finish,
-        run.queueNanos(),
-        run.prefillNanos(),
-        run.decodeNanos(),
-        run.firstTokenNanos());
+    int[] start = prompt.length > 0 ? prompt : new int[] {tokenizer.endOfText()};
+    return Generation.run(scheduler, tokenizer, prompt, start, options, listener);
+  }
+
+  @Override
+  public Occupancy occupancy() {
+    Scheduler.Occupancy o = scheduler.occupancy();
+    long perToken = KvCache.bytesPerToken(engine.config());
+    return new Occupancy(
+        o.running(), o.waiting(), o.kvReservedTokens() * perToken, o.kvBudgetTokens() * perToken);
   }
 
   /**

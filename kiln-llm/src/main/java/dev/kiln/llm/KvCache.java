@@ -1,23 +1,35 @@
 package dev.kiln.llm;
 
 /**
- * One sequence's keys and values, per layer, for every position of the context: {@code layers x
- * positions x d} floats each, {@code 8 * layers * positions * d} bytes in all (75 MB for GPT-2 124M
- * with its 1024 positions, 128 KB for the tiny test model). The scheduler keeps a pool of them, one
- * per running sequence.
+ * One sequence's keys and values, per layer, for up to {@code capacity} positions: {@code layers x
+ * capacity x d} floats each, {@code 8 * layers * capacity * d} bytes in all (75 MB for GPT-2 124M
+ * at its full 1024 positions, 128 KB for the tiny test model). The scheduler sizes a sequence's
+ * cache to what it reserved (prompt plus max_tokens) within its KV budget, and pools them.
  */
 final class KvCache {
-  final float[][] keys; // [layer][positions * d]
-  final float[][] values; // [layer][positions * d]
+  final float[][] keys; // [layer][capacity * d]
+  final float[][] values; // [layer][capacity * d]
+  final int capacity; // positions it can hold
   int length; // positions filled
 
+  /** A cache for the whole context. */
   KvCache(Gpt2Config c) {
-    keys = new float[c.layers()][c.positions() * c.embedding()];
-    values = new float[c.layers()][c.positions() * c.embedding()];
+    this(c, c.positions());
   }
 
-  /** Bytes one cache holds for {@code c}. */
+  KvCache(Gpt2Config c, int capacity) {
+    this.capacity = capacity;
+    keys = new float[c.layers()][capacity * c.embedding()];
+    values = new float[c.layers()][capacity * c.embedding()];
+  }
+
+  /** Bytes one full-context cache holds for {@code c}. */
   static long bytes(Gpt2Config c) {
-    return 8L * c.layers() * c.positions() * c.embedding();
+    return bytesPerToken(c) * c.positions();
+  }
+
+  /** Bytes of keys and values one position takes: 4 bytes x (key + value) x layers x d. */
+  static long bytesPerToken(Gpt2Config c) {
+    return 8L * c.layers() * c.embedding();
   }
 }

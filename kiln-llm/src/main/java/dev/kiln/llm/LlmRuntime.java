@@ -17,9 +17,11 @@ import java.nio.file.Path;
  * <p>Model parameters: {@code threads} (compute threads, default the smaller of 2 and the number of
  * processors); {@code tokenizer-dir} (where the tokenizer files are, default the version
  * directory); {@code max-sequences} (sequences generated together by continuous batching, each with
- * its own KV cache; default {@value #DEFAULT_MAX_SEQUENCES}, fewer if their caches would take more
- * than a quarter of the heap); {@code max-queue} (requests that may wait for a free KV cache,
- * default {@value #DEFAULT_MAX_QUEUE}; beyond it requests are refused with OVERLOADED).
+ * its own KV cache; default {@value #DEFAULT_MAX_SEQUENCES}); {@code kv-cache-bytes} (the KV budget
+ * all running sequences share, each reserving its prompt plus max_tokens; default a full context
+ * per sequence but at most a quarter of the heap, and at least one context); {@code max-queue}
+ * (requests that may wait for admission, default {@value #DEFAULT_MAX_QUEUE}; beyond it requests
+ * are refused with OVERLOADED).
  */
 public final class LlmRuntime implements ModelRuntime {
   /** Above ONNX's 10; as the tree runtime, a directory this specific is ours. */
@@ -29,6 +31,7 @@ public final class LlmRuntime implements ModelRuntime {
   static final String TOKENIZER_DIR = "tokenizer-dir";
   static final String MAX_QUEUE = "max-queue";
   static final String MAX_SEQUENCES = "max-sequences";
+  static final String KV_CACHE_BYTES = "kv-cache-bytes";
   static final int DEFAULT_MAX_QUEUE = 64;
   static final int DEFAULT_MAX_SEQUENCES = 16;
 
@@ -59,12 +62,44 @@ public final class LlmRuntime implements ModelRuntime {
         intParameter(source, THREADS, Math.min(2, Runtime.getRuntime().availableProcessors()), 1);
     int maxQueue = intParameter(source, MAX_QUEUE, DEFAULT_MAX_QUEUE, 0);
     int maxSequences = intParameter(source, MAX_SEQUENCES, 0, 1);
+    long kvCacheBytes = kvCacheBytes(source);
     return Gpt2Model.load(
         dir,
         tokenizerDir == null ? dir : dir.resolve(tokenizerDir),
         threads,
         maxQueue,
-        maxSequences);
+        maxSequences,
+        kvCacheBytes);
+  }
+
+  /** {@code kv-cache-bytes}: a positive integer, optionally with a KB/MB/GB (1024-based) suffix. */
+  static long kvCacheBytes(ModelSource source) {
+    String t = source.parameters().get(KV_CACHE_BYTES);
+    if (t == null) {
+      return 0;
+    }
+    String v = t.strip().toUpperCase(java.util.Locale.ROOT);
+    long unit = 1;
+    for (String[] u : new String[][] {{"KB", "10"}, {"MB", "20"}, {"GB", "30"}}) {
+      if (v.endsWith(u[0])) {
+        unit = 1L << Integer.parseInt(u[1]);
+        v = v.substring(0, v.length() - 2).strip();
+        break;
+      }
+    }
+    try {
+      long n = Long.parseLong(v);
+      if (n > 0 && n <= Long.MAX_VALUE / unit) {
+        return n * unit;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw KilnException.of(
+        ErrorKind.INTERNAL,
+        "parameter %s must be a positive number of bytes (optionally KB, MB or GB), was '%s'",
+        KV_CACHE_BYTES,
+        t);
   }
 
   private static int intParameter(ModelSource source, String key, int fallback, int min) {

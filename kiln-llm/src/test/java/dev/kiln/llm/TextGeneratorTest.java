@@ -98,4 +98,38 @@ class TextGeneratorTest {
     holder.join();
     assertThat(waiter.get(10, TimeUnit.SECONDS).completionTokens()).isEqualTo(1);
   }
+
+  @Test
+  void generate_logprobsWithStop_coverExactlyTheShownTokensAndStreamTheSame() {
+    var options = new TextGenerator.Options(16, 0f, 0, 1f, 0, List.of(","), 1f, 0f, 0f, 2);
+    List<TextGenerator.TokenLogprob> streamed = new ArrayList<>();
+    var r =
+        model.generate(
+            prompt(),
+            options,
+            new TextGenerator.Listener() {
+              @Override
+              public boolean onText(String delta) {
+                return true;
+              }
+
+              @Override
+              public boolean onDelta(String delta, List<TextGenerator.TokenLogprob> tokens) {
+                streamed.addAll(tokens);
+                return true;
+              }
+            });
+    // " and the LORD" then "," (the stop): the stop token is sampled and counted, not reported.
+    assertThat(r.text()).isEqualTo(" and the LORD");
+    assertThat(r.logprobs())
+        .extracting(TextGenerator.TokenLogprob::token)
+        .containsExactly(" and", " the", " LORD");
+    assertThat(r.logprobs())
+        .extracting(TextGenerator.TokenLogprob::textOffset)
+        .containsExactly(0, 4, 8);
+    assertThat(r.completionTokens()).isEqualTo(4);
+    assertThat(streamed).containsExactlyElementsOf(r.logprobs());
+    assertThat(r.logprobs().getFirst().top()).hasSize(2);
+    assertThat(r.interTokenNanos()).hasSize(3);
+  }
 }

@@ -97,7 +97,11 @@ public final class KilnServer implements AutoCloseable {
               registry, endpoints, config.repository().modelControl(), config.server().adminToken())
           .register(routing);
       new V1Routes(service, endpoints).register(routing);
-      new OpenAiRoutes(registry, endpoints).register(routing);
+      new OpenAiRoutes(
+              registry,
+              endpoints,
+              new dev.kiln.server.http.LlmMetrics(metrics.registry(), registry))
+          .register(routing);
       new HealthRoutes(registry, endpoints, version, ticker, cache::remoteStatus).register(routing);
       new MetricsRoutes(metrics.registry(), endpoints).register(routing);
       routing.any(endpoints.notFound());

@@ -53,6 +53,19 @@ public final class Endpoints {
     void handle(ServerRequest req, ServerResponse res, Call call) throws Exception;
   }
 
+  /** How a family of routes writes an error: problem+json, or OpenAI's error object. */
+  @FunctionalInterface
+  interface ErrorBody {
+    void send(ServerResponse res, KilnException e, Call call);
+  }
+
+  /** RFC 9457 problem+json, for the KServe, repository and health routes. */
+  static final ErrorBody PROBLEM =
+      (res, e, call) -> Problems.send(res, e, call.model, call.requestId);
+
+  /** OpenAI's {@code {"error": {...}}}, for the OpenAI-compatible routes. */
+  static final ErrorBody OPENAI = (res, e, call) -> OpenAiWire.sendError(res, e, call.requestId);
+
   /** Per-request context. */
   static final class Call {
     final String requestId;
@@ -66,6 +79,11 @@ public final class Endpoints {
   }
 
   Handler wrap(Endpoint endpoint) {
+    return wrap(endpoint, PROBLEM);
+  }
+
+  /** Every failure, including the server's own (draining, overload), answered by {@code errors}. */
+  Handler wrap(Endpoint endpoint, ErrorBody errors) {
     return (req, res) -> {
       String id =
           req.headers()
@@ -86,7 +104,7 @@ public final class Endpoints {
         } else {
           LOG.log(Level.DEBUG, "request {0}: {1}", id, e.getMessage());
         }
-        sendProblem(res, e, call);
+        sendProblem(res, e, call, errors);
       } catch (io.helidon.webserver.ServerConnectionException e) {
         // The client closed the connection before the answer was written: nobody to answer.
         LOG.log(Level.DEBUG, "request {0}: client went away: {1}", id, e.getMessage());
@@ -94,10 +112,13 @@ public final class Endpoints {
         // The client went away or sent a broken stream: nothing useful to answer.
         LOG.log(Level.DEBUG, "request {0}: i/o: {1}", id, e.getMessage());
         sendProblem(
-            res, KilnException.invalid("could not read the request: %s", e.getMessage()), call);
+            res,
+            KilnException.invalid("could not read the request: %s", e.getMessage()),
+            call,
+            errors);
       } catch (Exception | LinkageError | StackOverflowError e) {
         LOG.log(Level.WARNING, "request " + id + " failed unexpectedly", e);
-        sendProblem(res, new KilnException(ErrorKind.INTERNAL, "unexpected", e), call);
+        sendProblem(res, new KilnException(ErrorKind.INTERNAL, "unexpected", e), call, errors);
       } finally {
         inFlight.decrementAndGet();
       }
@@ -111,32 +132,39 @@ public final class Endpoints {
    * server under overload can still be watched.
    */
   Handler infer(String protocol, Endpoint endpoint) {
+    return infer(protocol, endpoint, PROBLEM);
+  }
+
+  /** As {@link #infer(String, Endpoint)}, with errors (429 over the cap too) by {@code errors}. */
+  Handler infer(String protocol, Endpoint endpoint, ErrorBody errors) {
     Handler inner =
-        wrap((req, res, call) -> {
-          long start = System.nanoTime();
-          boolean admitted = inferInFlight.incrementAndGet() <= maxInFlight;
-          try {
-            if (!admitted) {
-              throw KilnException.of(
-                  ErrorKind.OVERLOADED,
-                  "%d inference requests in flight (server.max-in-flight); retry later",
-                  maxInFlight);
-            }
-            endpoint.handle(req, res, call);
-          } catch (KilnException e) {
-            call.status = Problems.status(e.kind());
-            throw e;
-          } catch (Exception | Error e) {
-            call.status = 500;
-            throw e;
-          } finally {
-            inferInFlight.decrementAndGet();
-            int status = call.status != 0 ? call.status : res.status().code();
-            // Unknown names are the client's to choose: keep them out of the label values.
-            String model = call.model == null || status == 404 ? "" : call.model;
-            metrics.request(model, call.version, protocol, status, System.nanoTime() - start);
-          }
-        });
+        wrap(
+            (req, res, call) -> {
+              long start = System.nanoTime();
+              boolean admitted = inferInFlight.incrementAndGet() <= maxInFlight;
+              try {
+                if (!admitted) {
+                  throw KilnException.of(
+                      ErrorKind.OVERLOADED,
+                      "%d inference requests in flight (server.max-in-flight); retry later",
+                      maxInFlight);
+                }
+                endpoint.handle(req, res, call);
+              } catch (KilnException e) {
+                call.status = Problems.status(e.kind());
+                throw e;
+              } catch (Exception | Error e) {
+                call.status = 500;
+                throw e;
+              } finally {
+                inferInFlight.decrementAndGet();
+                int status = call.status != 0 ? call.status : res.status().code();
+                // Unknown names are the client's to choose: keep them out of the label values.
+                String model = call.model == null || status == 404 ? "" : call.model;
+                metrics.request(model, call.version, protocol, status, System.nanoTime() - start);
+              }
+            },
+            errors);
     return inner;
   }
 
@@ -145,24 +173,32 @@ public final class Endpoints {
     return Math.max(0, inferInFlight.get());
   }
 
-  /** The fallback route: 404 as a problem, naming the method and path. */
+  /**
+   * The fallback route: 404 naming the method and path, as a problem, or as an OpenAI error under
+   * the OpenAI routes' paths (a wrong method on /v1/completions, say).
+   */
   public Handler notFound() {
-    return wrap((req, res, c) -> {
-      throw KilnException.of(
-          ErrorKind.MODEL_NOT_FOUND,
-          "no route for %s %s",
-          req.prologue().method().text(),
-          req.path().path());
-    });
+    Handler problem = wrap(Endpoints::noRoute, PROBLEM);
+    Handler openai = wrap(Endpoints::noRoute, OPENAI);
+    return (req, res) -> (OpenAiRoutes.owns(req.path().path()) ? openai : problem).handle(req, res);
   }
 
-  private static void sendProblem(ServerResponse res, KilnException e, Call call) {
+  private static void noRoute(ServerRequest req, ServerResponse res, Call c) {
+    throw KilnException.of(
+        ErrorKind.MODEL_NOT_FOUND,
+        "no route for %s %s",
+        req.prologue().method().text(),
+        req.path().path());
+  }
+
+  private static void sendProblem(
+      ServerResponse res, KilnException e, Call call, ErrorBody errors) {
     if (!res.isSent()) {
       if (e.kind() == ErrorKind.PAYLOAD_TOO_LARGE) {
         // Do not let Helidon drain the rest of an oversized body to keep the connection alive.
         res.header(HeaderValues.CONNECTION_CLOSE);
       }
-      Problems.send(res, e, call.model, call.requestId);
+      errors.send(res, e, call);
     }
   }
 
@@ -180,13 +216,15 @@ public final class Endpoints {
       var declared = request.headers().contentLength();
       KilnException e = declared.isPresent() ? tooLarge(declared.getAsLong()) : tooLarge();
       LOG.log(Level.DEBUG, "request {0}: {1}", id, e.getMessage());
+      boolean openai = OpenAiRoutes.owns(request.path());
       return DirectHandler.TransportResponse.builder()
           .status(Status.REQUEST_ENTITY_TOO_LARGE_413)
           .headers(headers)
-          .header(HeaderNames.CONTENT_TYPE, "application/problem+json")
+          .header(
+              HeaderNames.CONTENT_TYPE, openai ? "application/json" : "application/problem+json")
           .header(REQUEST_ID, id)
           .keepAlive(false)
-          .entity(Problems.body(e, null, id))
+          .entity(openai ? OpenAiWire.errorBody(e, id) : Problems.body(e, null, id))
           .build();
     };
   }

@@ -31,7 +31,11 @@ record OpenAiRequest(
     long seed,
     List<String> stop,
     boolean stream,
-    boolean includeUsage) {
+    boolean includeUsage,
+    float repetitionPenalty,
+    float presencePenalty,
+    float frequencyPenalty,
+    int logprobs) { // -1: none; completions' logprobs N, or chat's top_logprobs (0 without)
   static final int DEFAULT_MAX_TOKENS = 16;
   static final List<String> CHAT_STOPS = List.of("\nUser:", "\nSystem:");
 
@@ -65,16 +69,14 @@ record OpenAiRequest(
     unsupported(root, "best_of", n -> !(n.isInt() && n.asInt() == 1), "best_of is not supported");
     unsupported(root, "echo", JsonNode::asBoolean, "echo is not supported yet");
     unsupported(root, "suffix", n -> true, "suffix is not supported");
-    unsupported(
-        root,
-        "logprobs",
-        n -> chat ? n.asBoolean() : !n.isBoolean() || n.asBoolean(),
-        "logprobs is not supported yet");
-    unsupported(root, "top_logprobs", n -> true, "top_logprobs is not supported yet");
+    int logprobs = chat ? chatLogprobs(root) : completionLogprobs(root);
     unsupported(root, "tools", n -> !n.isEmpty(), "tools are not supported");
     unsupported(root, "logit_bias", n -> !n.isEmpty(), "logit_bias is not supported yet");
-    for (String penalty : List.of("frequency_penalty", "presence_penalty")) {
-      unsupported(root, penalty, n -> n.asDouble() != 0, penalty + " is not supported yet");
+    float presence = (float) number(root, "presence_penalty", 0, -2, 2);
+    float frequency = (float) number(root, "frequency_penalty", 0, -2, 2);
+    float repetition = (float) number(root, "repetition_penalty", 1, 0, 10);
+    if (repetition == 0) {
+      throw invalid("repetition_penalty", "repetition_penalty must be > 0");
     }
     Integer maxTokens = integer(root, chat ? "max_completion_tokens" : "max_tokens", 1);
     if (maxTokens == null) {
@@ -122,7 +124,37 @@ record OpenAiRequest(
         seed,
         stop,
         stream,
-        includeUsage);
+        includeUsage,
+        repetition,
+        presence,
+        frequency,
+        logprobs);
+  }
+
+  /** The most top logprobs a request may ask for (OpenAI: 5 for completions, 20 for chat). */
+  static final int MAX_LOGPROBS = 20;
+
+  /** Completions: {@code logprobs} null or an integer N in [0, 20]. */
+  private static int completionLogprobs(JsonNode root) {
+    unsupported(root, "top_logprobs", n -> true, "top_logprobs is a chat parameter; use logprobs");
+    Integer n = integer(root, "logprobs", 0);
+    if (n != null && n > MAX_LOGPROBS) {
+      throw invalid("logprobs", "logprobs must be in [0, %d]", MAX_LOGPROBS);
+    }
+    return n == null ? -1 : n;
+  }
+
+  /** Chat: {@code logprobs} true, with {@code top_logprobs} N in [0, 20] (only with logprobs). */
+  private static int chatLogprobs(JsonNode root) {
+    boolean on = bool(root, "logprobs");
+    Integer top = integer(root, "top_logprobs", 0);
+    if (top != null && top > MAX_LOGPROBS) {
+      throw invalid("top_logprobs", "top_logprobs must be in [0, %d]", MAX_LOGPROBS);
+    }
+    if (top != null && !on) {
+      throw invalid("top_logprobs", "top_logprobs requires logprobs to be true");
+    }
+    return on ? (top == null ? 0 : top) : -1;
   }
 
   private static String prompt(JsonNode p) {

@@ -29,22 +29,41 @@ public final class OpenAiRoutes {
 
   private final ModelRegistry registry;
   private final Endpoints endpoints;
+  private final LlmMetrics metrics; // null: not measured
 
   public OpenAiRoutes(ModelRegistry registry, Endpoints endpoints) {
+    this(registry, endpoints, null);
+  }
+
+  public OpenAiRoutes(ModelRegistry registry, Endpoints endpoints, LlmMetrics metrics) {
     this.registry = registry;
     this.endpoints = endpoints;
+    this.metrics = metrics;
+  }
+
+  /** Whether {@code path} is one of these routes' (its errors are OpenAI's shape). */
+  static boolean owns(String path) {
+    return path.equals("/v1/models")
+        || path.equals("/v1/completions")
+        || path.equals("/v1/chat/completions");
   }
 
   public void register(HttpRouting.Builder r) {
-    r.get("/v1/models", endpoints.wrap((req, res, c) -> guarded(res, c, () -> models(res))));
+    r.get(
+        "/v1/models",
+        endpoints.wrap((req, res, c) -> guarded(res, c, () -> models(res)), Endpoints.OPENAI));
     r.post(
         "/v1/completions",
         endpoints.infer(
-            "openai", (req, res, c) -> guarded(res, c, () -> complete(req, res, c, false))));
+            "openai",
+            (req, res, c) -> guarded(res, c, () -> complete(req, res, c, false)),
+            Endpoints.OPENAI));
     r.post(
         "/v1/chat/completions",
         endpoints.infer(
-            "openai", (req, res, c) -> guarded(res, c, () -> complete(req, res, c, true))));
+            "openai",
+            (req, res, c) -> guarded(res, c, () -> complete(req, res, c, true)),
+            Endpoints.OPENAI));
   }
 
   private interface Body {
@@ -128,21 +147,34 @@ public final class OpenAiRoutes {
               : Math.max(1, generator.contextLength() - prompt.length);
       var options =
           new TextGenerator.Options(
-              maxTokens, r.temperature(), r.topK(), r.topP(), r.seed(), r.stop());
+              maxTokens,
+              r.temperature(),
+              r.topK(),
+              r.topP(),
+              r.seed(),
+              r.stop(),
+              r.repetitionPenalty(),
+              r.presencePenalty(),
+              r.frequencyPenalty(),
+              r.logprobs());
       var reply =
           new OpenAiWire.Reply(
               (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", ""),
               chat,
               r.model(),
               System.currentTimeMillis() / 1000);
+      long start = System.nanoTime();
+      TextGenerator.Result result;
       if (r.stream()) {
-        stream(res, c, generator, prompt, options, reply, r.includeUsage());
+        result = stream(res, c, generator, prompt, options, reply, r.includeUsage());
       } else {
-        TextGenerator.Result result =
-            generator.generate(prompt, options, TextGenerator.Listener.NONE);
+        result = generator.generate(prompt, options, TextGenerator.Listener.NONE);
         byte[] body = Json.bytes(g -> reply.writeWhole(g, result));
         res.header(io.helidon.http.HeaderNames.CONTENT_TYPE, "application/json");
         res.send(body);
+      }
+      if (metrics != null && result != null) {
+        metrics.observe(r.model(), result, System.nanoTime() - start);
       }
     }
   }
@@ -153,7 +185,7 @@ public final class OpenAiRoutes {
    * token, so a full queue or a prompt too long is still a plain JSON error with its status. When a
    * write fails (the client went away), the listener says so and generation stops at that token.
    */
-  private static void stream(
+  private static TextGenerator.Result stream(
       ServerResponse res,
       Endpoints.Call c,
       TextGenerator generator,
@@ -165,9 +197,23 @@ public final class OpenAiRoutes {
     var sse = new OpenAiWire.Sse(res);
     TextGenerator.Result result;
     try {
+      boolean logprobs = options.logprobs() >= 0;
       result =
           generator.generate(
-              prompt, options, delta -> sse.event(g -> reply.writeChunk(g, delta, sse.first())));
+              prompt,
+              options,
+              new TextGenerator.Listener() {
+                @Override
+                public boolean onText(String delta) {
+                  return onDelta(delta, List.of());
+                }
+
+                @Override
+                public boolean onDelta(String delta, List<TextGenerator.TokenLogprob> tokens) {
+                  var lp = logprobs ? tokens : null;
+                  return sse.event(g -> reply.writeChunk(g, delta, lp, sse.first()));
+                }
+              });
     } catch (KilnException e) {
       if (!sse.started()) {
         throw e;
@@ -175,12 +221,12 @@ public final class OpenAiRoutes {
       LOG.log(Level.WARNING, "request " + c.requestId + " failed mid-stream: " + e.getMessage(), e);
       sse.event(g -> OpenAiWire.writeError(g, e, c.requestId));
       sse.close();
-      return;
+      return null;
     }
     if (result.finish() == TextGenerator.Finish.CANCELLED) {
       LOG.log(Level.DEBUG, "request {0}: client went away mid-stream", c.requestId);
       sse.close();
-      return;
+      return result;
     }
     boolean sent = sse.event(g -> reply.writeFinal(g, result, sse.first()));
     if (sent && includeUsage) {
@@ -190,5 +236,6 @@ public final class OpenAiRoutes {
       sse.done();
     }
     sse.close();
+    return result;
   }
 }

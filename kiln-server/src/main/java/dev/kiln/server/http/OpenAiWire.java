@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * OpenAI's JSON: completions, chat completions, their stream chunks and errors ({@code {"error":
@@ -47,7 +48,7 @@ final class OpenAiWire {
       } else {
         g.writeStringField("text", r.text());
       }
-      g.writeNullField("logprobs");
+      logprobs(g, r.logprobs());
       g.writeStringField("finish_reason", finishReason(r.finish()));
       g.writeEndObject();
       g.writeEndArray();
@@ -56,19 +57,29 @@ final class OpenAiWire {
       g.writeEndObject();
     }
 
-    /** A chunk with a piece of text; the first chat chunk also names the role. */
-    void writeChunk(JsonGenerator g, String text, boolean first) throws IOException {
-      writeStreamChoice(g, text, null, first);
+    /**
+     * A chunk with a piece of text and the logprobs of the tokens that start in it (null: not asked
+     * for); the first chat chunk also names the role.
+     */
+    void writeChunk(
+        JsonGenerator g, String text, List<TextGenerator.TokenLogprob> tokens, boolean first)
+        throws IOException {
+      writeStreamChoice(g, text, tokens, null, first);
     }
 
     /** The chunk that ends the choice: no text, the finish reason, and Kiln's timings. */
     void writeFinal(JsonGenerator g, TextGenerator.Result r, boolean first) throws IOException {
-      writeStreamChoice(g, null, r, first);
+      writeStreamChoice(g, null, null, r, first);
     }
 
     /** One streamed choice: text while generating ({@code end} null), or the end of it. */
     private void writeStreamChoice(
-        JsonGenerator g, String text, TextGenerator.Result end, boolean first) throws IOException {
+        JsonGenerator g,
+        String text,
+        List<TextGenerator.TokenLogprob> tokens,
+        TextGenerator.Result end,
+        boolean first)
+        throws IOException {
       g.writeStartObject();
       head(g, true);
       g.writeArrayFieldStart("choices");
@@ -86,7 +97,7 @@ final class OpenAiWire {
       } else {
         g.writeStringField("text", text == null ? "" : text);
       }
-      g.writeNullField("logprobs");
+      logprobs(g, tokens);
       if (end == null) {
         g.writeNullField("finish_reason");
       } else {
@@ -109,6 +120,78 @@ final class OpenAiWire {
       usage(g, r);
       timings(g, r);
       g.writeEndObject();
+    }
+
+    /**
+     * {@code logprobs}: null when not asked for. Completions: OpenAI's legacy arrays ({@code
+     * tokens}, {@code token_logprobs}, {@code top_logprobs} as token -> logprob maps, {@code
+     * text_offset} in code points of the completion). Chat: {@code content}, one entry per token
+     * with its UTF-8 {@code bytes} and its {@code top_logprobs}.
+     */
+    private void logprobs(JsonGenerator g, List<TextGenerator.TokenLogprob> tokens)
+        throws IOException {
+      if (tokens == null) {
+        g.writeNullField("logprobs");
+        return;
+      }
+      g.writeObjectFieldStart("logprobs");
+      if (chat) {
+        g.writeArrayFieldStart("content");
+        for (var t : tokens) {
+          g.writeStartObject();
+          entry(g, t.token(), t.logprob(), t.bytes());
+          g.writeArrayFieldStart("top_logprobs");
+          for (var top : t.top()) {
+            g.writeStartObject();
+            entry(g, top.token(), top.logprob(), top.bytes());
+            g.writeEndObject();
+          }
+          g.writeEndArray();
+          g.writeEndObject();
+        }
+        g.writeEndArray();
+        g.writeNullField("refusal");
+      } else {
+        g.writeArrayFieldStart("tokens");
+        for (var t : tokens) {
+          g.writeString(t.token());
+        }
+        g.writeEndArray();
+        g.writeArrayFieldStart("token_logprobs");
+        for (var t : tokens) {
+          g.writeNumber(t.logprob());
+        }
+        g.writeEndArray();
+        g.writeArrayFieldStart("top_logprobs");
+        for (var t : tokens) {
+          g.writeStartObject();
+          java.util.Set<String> written = new java.util.HashSet<>();
+          for (var top : t.top()) {
+            if (written.add(top.token())) { // two ids can show as the same text (U+FFFD)
+              g.writeNumberField(top.token(), top.logprob());
+            }
+          }
+          g.writeEndObject();
+        }
+        g.writeEndArray();
+        g.writeArrayFieldStart("text_offset");
+        for (var t : tokens) {
+          g.writeNumber(t.textOffset());
+        }
+        g.writeEndArray();
+      }
+      g.writeEndObject();
+    }
+
+    private static void entry(JsonGenerator g, String token, float logprob, byte[] bytes)
+        throws IOException {
+      g.writeStringField("token", token);
+      g.writeNumberField("logprob", logprob);
+      g.writeArrayFieldStart("bytes");
+      for (byte b : bytes) {
+        g.writeNumber(b & 0xFF);
+      }
+      g.writeEndArray();
     }
   }
 
@@ -194,14 +277,26 @@ final class OpenAiWire {
     g.writeEndObject();
   }
 
+  /**
+   * Answers {@code e} as an OpenAI error with its status; 429 (the model's queue or the server's
+   * in-flight cap is full) and 503 (loading, unloading, shutting down) say Retry-After: 1.
+   */
   static void sendError(ServerResponse res, KilnException e, String requestId) {
     if (res.isSent()) {
       return;
     }
-    if (e.kind() == ErrorKind.OVERLOADED) {
+    if (e.kind() == ErrorKind.OVERLOADED || e.kind() == ErrorKind.MODEL_NOT_READY) {
       res.header(HeaderNames.RETRY_AFTER, "1");
     }
+    if (e.kind() == ErrorKind.PAYLOAD_TOO_LARGE) {
+      res.header(io.helidon.http.HeaderValues.CONNECTION_CLOSE);
+    }
     Json.send(res, Problems.status(e.kind()), g -> writeError(g, e, requestId));
+  }
+
+  /** The OpenAI error document for {@code e}, for answers written outside a route. */
+  static byte[] errorBody(KilnException e, String requestId) {
+    return Json.bytes(g -> writeError(g, e, requestId));
   }
 
   static void sendError(ServerResponse res, int status, String message, String param, String code) {
