@@ -18,7 +18,8 @@ record BenchConfig(
     URI target,
     Protocol protocol,
     String model,
-    int batch,
+    List<Integer> batches,
+    List<Integer> inputTokens,
     List<Double> rates,
     List<Integer> concurrencies,
     Duration duration,
@@ -40,7 +41,28 @@ record BenchConfig(
     int maxBacklog,
     Path body,
     boolean stream,
-    IoThreads ioThreads) {
+    IoThreads ioThreads,
+    Memory memory,
+    Long pid,
+    Duration memoryInterval,
+    boolean soak) {
+
+  /** Where the server's RSS is sampled from (see {@link RssSource#resolve}). */
+  enum Memory {
+    AUTO,
+    PROC,
+    METRICS,
+    OFF;
+
+    static Memory parse(String s) {
+      try {
+        return valueOf(s.trim().toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            "--memory '" + s + "': use auto, proc, metrics or off", e);
+      }
+    }
+  }
 
   /** What runs each connection's blocking send and read. */
   enum IoThreads {
@@ -85,7 +107,19 @@ record BenchConfig(
     require(target != null, "--target is required (e.g. http://127.0.0.1:8080)");
     require(model != null && !model.isBlank(), "--model is required");
     require(out != null, "--out DIR is required");
-    require(batch >= 1, "--batch must be >= 1, was " + batch);
+    require(!batches.isEmpty(), "--batch needs at least one value");
+    batches.forEach(b -> require(b >= 1, "--batch must be >= 1, was " + b));
+    inputTokens.forEach(t -> require(t >= 1, "--input-tokens must be >= 1, was " + t));
+    require(
+        inputTokens.isEmpty() || protocol == Protocol.OPENAI,
+        "--input-tokens applies to --protocol openai only (rows use --batch and --features)");
+    require(inputTokens.isEmpty() || body == null, "--input-tokens and --body cannot be combined");
+    require(body == null || batches.size() == 1, "a --batch sweep cannot use one --body file");
+    require(pid == null || pid > 0, "--pid must be > 0, was " + pid);
+    require(
+        !memoryInterval.isNegative() && !memoryInterval.isZero(), "--memory-interval must be > 0");
+    require(
+        !soak || memory != Memory.OFF, "--soak samples memory: it cannot run with --memory off");
     require(
         rates.isEmpty() != concurrencies.isEmpty(),
         "give exactly one of --rate R (open loop) and --concurrency C (closed loop)");
@@ -102,6 +136,8 @@ record BenchConfig(
     require(min <= max, "--min must be <= --max");
     require(features == null || features >= 1, "--features must be >= 1");
     require(maxTokens >= 1, "--max-tokens must be >= 1");
+    batches = List.copyOf(batches);
+    inputTokens = List.copyOf(inputTokens);
     rates = List.copyOf(rates);
     concurrencies = List.copyOf(concurrencies);
     thresholds = List.copyOf(thresholds);
@@ -117,24 +153,44 @@ record BenchConfig(
     return !rates.isEmpty();
   }
 
-  /** One step per rate or concurrency value. */
+  /**
+   * One step per combination of batch size, input length and load level (rate or concurrency), in
+   * that nesting order, so steps sharing a payload run one after another.
+   */
   List<Step> steps() {
     List<Step> steps = new ArrayList<>();
-    rates.forEach(r -> steps.add(new Step(r, 0)));
-    concurrencies.forEach(c -> steps.add(new Step(0, c)));
+    List<Integer> inputs = inputTokens.isEmpty() ? List.of(0) : inputTokens;
+    boolean batchSwept = batches.size() > 1;
+    for (int b : batches) {
+      for (int in : inputs) {
+        rates.forEach(r -> steps.add(new Step(r, 0, b, in, batchSwept)));
+        concurrencies.forEach(c -> steps.add(new Step(0, c, b, in, batchSwept)));
+      }
+    }
     return steps;
   }
 
-  /** One load level: an open-loop rate, or a closed-loop client count. */
-  record Step(double rate, int concurrency) {
+  /**
+   * One load level (an open-loop rate, or a closed-loop client count) with its payload: rows per
+   * request and, for openai, prompt tokens (0: the --prompt as given).
+   */
+  record Step(double rate, int concurrency, int batch, int inputTokens, boolean batchInLabel) {
+    Step(double rate, int concurrency) {
+      this(rate, concurrency, 1, 0, false);
+    }
+
     boolean open() {
       return rate > 0;
     }
 
     String label() {
-      return open()
-          ? String.format(Locale.ROOT, "rate %s/s", Units.rate(rate).replace(".0", ""))
-          : "concurrency " + concurrency;
+      String load =
+          open()
+              ? String.format(Locale.ROOT, "rate %s/s", Units.rate(rate).replace(".0", ""))
+              : "concurrency " + concurrency;
+      return load
+          + (batchInLabel ? ", batch " + batch : "")
+          + (inputTokens > 0 ? ", " + inputTokens + " input tokens" : "");
     }
   }
 
@@ -144,7 +200,8 @@ record BenchConfig(
     m.put("target", target.toString());
     m.put("protocol", protocol.name().toLowerCase(Locale.ROOT));
     m.put("model", model);
-    m.put("batch", batch);
+    m.put("batch", batches.size() == 1 ? batches.getFirst() : batches);
+    m.put("input_tokens", inputTokens.isEmpty() ? null : inputTokens);
     m.put("mode", openLoop() ? "open" : "closed");
     m.put("rate", rates);
     m.put("concurrency", concurrencies);
@@ -168,6 +225,10 @@ record BenchConfig(
       m.put("max_tokens", maxTokens);
       m.put("stream", stream);
     }
+    m.put("memory", memory.name().toLowerCase(Locale.ROOT));
+    m.put("pid", pid);
+    m.put("memory_interval", Units.seconds(memoryInterval));
+    m.put("soak", soak);
     m.put("seed", seed);
     return m;
   }

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -106,8 +107,37 @@ public final class BenchMain implements Callable<Integer> {
   @Option(names = "--timeout", description = "Per-request timeout (default 30s)")
   String timeout;
 
-  @Option(names = "--batch", description = "Rows per request (default 1)")
-  Integer batch;
+  @Option(
+      names = {"--batch", "--batch-size"},
+      split = ",",
+      description = "Rows per request (default 1); a comma list is a sweep")
+  List<Integer> batch;
+
+  @Option(
+      names = "--input-tokens",
+      split = ",",
+      description = "openai: prompt length in tokens instead of --prompt; a comma list is a sweep")
+  List<Integer> inputTokens;
+
+  @Option(
+      names = "--memory",
+      description =
+          "Server RSS sampling: auto (default: --pid or the local process on the target's port,"
+              + " else the target's /metrics), proc, metrics or off")
+  String memory;
+
+  @Option(names = "--pid", description = "Sample this local process's RSS from /proc")
+  Long pid;
+
+  @Option(names = "--memory-interval", description = "RSS sampling interval (default 1s)")
+  String memoryInterval;
+
+  @Option(
+      names = "--soak",
+      description =
+          "A soak: one long step of this duration (overrides --duration) whose RSS must be"
+              + " sampled; use with --threshold 'leak_mb_per_hour<50'")
+  String soak;
 
   @Option(names = "--features", description = "Values per row (default: model metadata)")
   Integer features;
@@ -186,21 +216,45 @@ public final class BenchMain implements Callable<Integer> {
             .connectTimeout(Duration.ofSeconds(10))
             .build();
     try (client) {
-      Payload payload = Payload.create(cfg, client);
+      List<BenchConfig.Step> plan = cfg.steps();
+      Payload payload = Payload.create(cfg, client, plan.getFirst());
+      Optional<RssSource> memory = RssSource.resolve(cfg, client);
+      if (cfg.soak() && memory.isEmpty()) {
+        throw new IOException(
+            "--soak: cannot sample the server's memory (no --pid, no local process on the"
+                + " target's port, no process_resident_memory_bytes at /metrics)");
+      }
       ObjectNode report = Report.start(cfg, payload);
+      report.put("memory_source", memory.map(RssSource::describe).orElse(null));
       ArrayNode steps = report.putArray("steps");
-      Transport transport =
-          cfg.client() == BenchConfig.Client.JDK
-              ? new JdkTransport(client, payload, cfg.timeout())
-              : new RawTransport(payload, cfg.timeout());
-      LoadRunner runner = new LoadRunner(cfg, transport, payload, quiet ? nullStream() : err);
-      try (transport) {
-        for (BenchConfig.Step step : cfg.steps()) {
-          ObjectNode result = runner.run(step);
+      LoadRunner runner = new LoadRunner(cfg, quiet ? nullStream() : err);
+      BenchConfig.Step previous = null;
+      Transport transport = null;
+      try {
+        for (BenchConfig.Step step : plan) {
+          if (previous == null
+              || previous.batch() != step.batch()
+              || previous.inputTokens() != step.inputTokens()) {
+            if (transport != null) {
+              transport.close();
+              payload = Payload.create(cfg, client, step);
+            }
+            transport =
+                cfg.client() == BenchConfig.Client.JDK
+                    ? new JdkTransport(client, payload, cfg.timeout())
+                    : new RawTransport(payload, cfg.timeout());
+          }
+          previous = step;
+          ObjectNode result = runner.run(step, transport, payload, memory);
           steps.add(result);
           Report.printStep(out, result);
         }
+      } finally {
+        if (transport != null) {
+          transport.close();
+        }
       }
+      Report.summarise(out, report);
       boolean passed = Report.evaluate(cfg, report);
       Report.printThresholds(out, report);
       Files.createDirectories(cfg.out());
@@ -225,7 +279,7 @@ public final class BenchMain implements Callable<Integer> {
         scenario == null
             ? new Scenario(
                 null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, null, null)
+                null, null, null, null, null, null, null, null, null, null)
             : Scenario.read(scenario);
     Scenario.Payload p =
         s.payload() == null
@@ -239,14 +293,24 @@ public final class BenchMain implements Callable<Integer> {
     Path csvPath = csv != null ? csv : p.csv() == null ? null : base.resolve(p.csv());
     Path bodyPath = body != null ? body : p.body() == null ? null : base.resolve(p.body());
     int conns = first(connections, s.connections(), 64);
+    String soakFor = first(soak, s.soak(), null);
+    java.time.Duration soakDuration = soakFor == null ? null : Units.duration(soakFor);
+    String interval =
+        first(
+            memoryInterval,
+            s.memoryInterval(),
+            soakDuration == null
+                ? "1s"
+                : Math.max(1, soakDuration.toSeconds() / 600) + "s"); // ~600 samples a soak
     return new BenchConfig(
         uri(first(target, s.target(), null)),
         Protocol.parse(first(protocol, s.protocol(), "v2")),
         first(model, s.model(), null),
-        first(batch, s.batch(), 1),
+        batch != null ? orEmpty(batch) : s.batch() != null ? orEmpty(s.batch()) : List.of(1),
+        inputTokens != null ? orEmpty(inputTokens) : orEmpty(s.inputTokens()),
         rates,
         clients,
-        Units.duration(first(duration, s.duration(), "10s")),
+        soakDuration != null ? soakDuration : Units.duration(first(duration, s.duration(), "10s")),
         Units.duration(first(warmup, s.warmup(), "2s")),
         Units.duration(first(ramp, s.ramp(), "0s")),
         Schedule.Arrival.valueOf(
@@ -267,7 +331,11 @@ public final class BenchMain implements Callable<Integer> {
         first(maxBacklog, s.maxBacklog(), 10 * conns),
         bodyPath,
         stream || Boolean.TRUE.equals(p.stream()),
-        BenchConfig.IoThreads.parse(first(ioThreads, s.ioThreads(), "platform")));
+        BenchConfig.IoThreads.parse(first(ioThreads, s.ioThreads(), "platform")),
+        BenchConfig.Memory.parse(first(memory, s.memory(), "auto")),
+        first(pid, s.pid(), null),
+        Units.duration(interval),
+        soakDuration != null);
   }
 
   private static URI uri(String s) {

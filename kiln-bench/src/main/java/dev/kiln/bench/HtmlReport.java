@@ -59,8 +59,12 @@ final class HtmlReport {
     h.append("<h2>Latency (corrected)</h2>\n").append(latencyTable(steps, "corrected"));
     h.append("<h2>Latency (uncorrected)</h2>\n").append(latencyTable(steps, "uncorrected"));
     h.append("<h2>Throughput</h2>\n").append(throughputTable(steps));
+    h.append(
+        HtmlSweep.memoryChart(
+            steps, Units.duration(cfg.path("warmup").asText("0s")).toNanos() / 1e9));
     if (steps.size() > 1) {
-      h.append(sweepCharts(steps));
+      h.append("<h2>Sweep</h2>\n").append(HtmlSweep.table(report.path("sweep")));
+      h.append(HtmlSweep.charts(steps));
     }
     for (JsonNode s : steps) {
       h.append("<h2>").append(esc(s.path("label").asText())).append("</h2>\n");
@@ -219,40 +223,6 @@ final class HtmlReport {
             List.of(new Series("ok req/s", THIRD, t, rps)),
             xMax,
             secs);
-  }
-
-  private static String sweepCharts(JsonNode steps) {
-    int n = steps.size();
-    double[] x = new double[n];
-    double[] rps = new double[n];
-    double[] p99 = new double[n];
-    boolean open = steps.get(0).path("mode").asText().equals("open");
-    for (int i = 0; i < n; i++) {
-      JsonNode s = steps.get(i);
-      x[i] = open ? s.path("rate").asDouble() : s.path("concurrency").asDouble();
-      rps[i] = s.path("throughput_rps").asDouble();
-      p99[i] = s.path("latency_ms").path("corrected").path("p99").asDouble();
-    }
-    double xMax = 0;
-    for (double v : x) {
-      xMax = Math.max(xMax, v);
-    }
-    String label = open ? "offered rate (req/s)" : "concurrency";
-    DoubleFunction<String> fmt = v -> String.format(Locale.ROOT, "%.0f", v);
-    return chart(
-            "Throughput vs " + label,
-            label,
-            "req/s",
-            List.of(new Series("achieved req/s", THIRD, x, rps)),
-            xMax,
-            fmt)
-        + chart(
-            "Corrected p99 vs " + label,
-            label,
-            "ms",
-            List.of(new Series("p99", CORRECTED, x, p99)),
-            xMax,
-            fmt);
   }
 
   /** A line chart with x in [0, xMax] and y from 0; x ticks at integers when xMax is small. */

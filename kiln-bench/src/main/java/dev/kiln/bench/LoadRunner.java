@@ -6,6 +6,7 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.SynchronousQueue;
@@ -39,19 +40,23 @@ final class LoadRunner {
   private static final long END = Long.MIN_VALUE;
 
   private final BenchConfig cfg;
-  private final Transport transport;
-  private final Payload payload;
   private final PrintStream progress;
   private final AtomicLong requestIndex = new AtomicLong();
+  private Transport transport;
 
-  LoadRunner(BenchConfig cfg, Transport transport, Payload payload, PrintStream progress) {
+  LoadRunner(BenchConfig cfg, PrintStream progress) {
     this.cfg = cfg;
-    this.transport = transport;
-    this.payload = payload;
     this.progress = progress;
   }
 
-  ObjectNode run(BenchConfig.Step step) throws InterruptedException {
+  /**
+   * Runs one step through {@code transport} (whose payload is the step's), sampling the server's
+   * RSS from {@code memory} when present.
+   */
+  ObjectNode run(
+      BenchConfig.Step step, Transport transport, Payload payload, Optional<RssSource> memory)
+      throws InterruptedException {
+    this.transport = transport;
     Recording rec = new Recording();
     long connectsBefore = transport.connectionsOpened();
     long warmupNanos = cfg.warmup().toNanos();
@@ -59,6 +64,8 @@ final class LoadRunner {
     long start = System.nanoTime() + 5_000_000; // a little lead so the first arrival is on time
     long measureStart = start + warmupNanos;
     long end = measureStart + durationNanos;
+    MemorySampler sampler =
+        memory.map(m -> new MemorySampler(m, cfg.memoryInterval(), measureStart)).orElse(null);
     Thread ticker = startTicker(step, rec, measureStart, end);
     try {
       if (step.open()) {
@@ -69,11 +76,18 @@ final class LoadRunner {
     } finally {
       ticker.interrupt();
       ticker.join();
+      if (sampler != null) {
+        sampler.close();
+      }
     }
     long last = rec.lastCompletionNanos.get();
     double window = (Math.max(end, last) - measureStart) / 1e9;
     ObjectNode result = rec.toJson(step, window, payload.rowsPerRequest());
     result.put("client", cfg.client().name().toLowerCase(Locale.ROOT));
+    result.put("payload", payload.description());
+    if (sampler != null) {
+      result.set("memory", sampler.toJson());
+    }
     if (connectsBefore >= 0) {
       result.put("connections_opened", transport.connectionsOpened() - connectsBefore);
     }
@@ -257,7 +271,8 @@ final class LoadRunner {
         Protocol.ServerSide server =
             stream == null
                 ? Protocol.parse(res.body())
-                : new Protocol.ServerSide(Double.NaN, Double.NaN, stream.tokens());
+                : new Protocol.ServerSide(
+                    Double.NaN, Double.NaN, stream.tokens(), stream.promptTokens());
         rec.success(Integer.toString(status), done - intended, done - actual, server);
         if (stream != null) {
           rec.stream(stream);

@@ -65,20 +65,41 @@ final class Payload {
   /** The model input a v2 request fills. */
   record Input(String name, String datatype, List<Long> innerShape, int features) {}
 
-  static Payload create(BenchConfig cfg, HttpClient client) throws IOException {
+  /**
+   * Single-token words (with their leading space) in GPT-2's and most BPE vocabularies, cycled to
+   * make a prompt of about N tokens; the server's usage.prompt_tokens reports the exact count.
+   */
+  private static final String[] WORDS = {
+    " the", " of", " and", " to", " in", " is", " that", " for", " it", " as", " was", " with",
+    " be", " by", " on", " not", " he", " this", " are", " or", " his", " from", " at", " which"
+  };
+
+  /** A prompt of {@code tokens} words, each one token in GPT-2's vocabulary. */
+  static String promptOfTokens(int tokens) {
+    StringBuilder sb = new StringBuilder(tokens * 5);
+    for (int i = 0; i < tokens; i++) {
+      sb.append(WORDS[i % WORDS.length]);
+    }
+    return sb.substring(1); // no leading space: "the of and ..."
+  }
+
+  /** The payload of one step: {@code step.batch()} rows, or a prompt of its input length. */
+  static Payload create(BenchConfig cfg, HttpClient client, BenchConfig.Step step)
+      throws IOException {
     URI uri = cfg.target().resolve(cfg.protocol().path(cfg.model()));
     if (cfg.body() != null) {
       byte[] b = Files.readAllBytes(cfg.body());
       return new Payload(
           uri,
           List.of(b),
-          cfg.batch(),
-          "body from " + cfg.body() + " (" + b.length + " bytes), " + cfg.batch() + " row(s)");
+          step.batch(),
+          "body from " + cfg.body() + " (" + b.length + " bytes), " + step.batch() + " row(s)");
     }
     if (cfg.protocol() == Protocol.OPENAI) {
+      String prompt = step.inputTokens() > 0 ? promptOfTokens(step.inputTokens()) : cfg.prompt();
       java.util.Map<String, Object> request = new java.util.LinkedHashMap<>();
       request.put("model", cfg.model());
-      request.put("prompt", cfg.prompt());
+      request.put("prompt", prompt);
       request.put("max_tokens", cfg.maxTokens());
       request.put("stream", cfg.stream());
       if (cfg.stream()) {
@@ -89,7 +110,11 @@ final class Payload {
           uri,
           List.of(body.getBytes(StandardCharsets.UTF_8)),
           1,
-          "prompt of " + cfg.prompt().length() + " chars, max_tokens " + cfg.maxTokens());
+          (step.inputTokens() > 0
+                  ? "prompt of " + step.inputTokens() + " one-token words"
+                  : "prompt of " + prompt.length() + " chars")
+              + ", max_tokens "
+              + cfg.maxTokens());
     }
     List<double[]> csvRows = cfg.csv() == null ? null : readCsv(cfg);
     Input input = null;
@@ -106,7 +131,7 @@ final class Payload {
     }
     boolean integers = input != null && input.datatype().matches("U?INT\\d+|BOOL");
     SplittableRandom random = new SplittableRandom(cfg.seed());
-    int batch = cfg.batch();
+    int batch = step.batch();
     int pool = csvRows == null ? POOL : Math.max(1, Math.min(POOL, csvRows.size() / batch));
     List<byte[]> requests = new ArrayList<>(pool);
     int next = 0;

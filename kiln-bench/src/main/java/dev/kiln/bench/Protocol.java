@@ -37,8 +37,13 @@ enum Protocol {
   }
 
   /** What a response tells about the server's side: its timings and generated tokens. */
-  record ServerSide(double queueMillis, double computeMillis, long completionTokens) {
-    static final ServerSide NONE = new ServerSide(Double.NaN, Double.NaN, 0);
+  record ServerSide(
+      double queueMillis, double computeMillis, long completionTokens, long promptTokens) {
+    static final ServerSide NONE = new ServerSide(Double.NaN, Double.NaN, 0, 0);
+
+    ServerSide(double queueMillis, double computeMillis, long completionTokens) {
+      this(queueMillis, computeMillis, completionTokens, 0);
+    }
   }
 
   /**
@@ -53,6 +58,7 @@ enum Protocol {
     double queue = Double.NaN;
     double compute = Double.NaN;
     long tokens = 0;
+    long prompt = 0;
     try (JsonParser p = JSON.createParser(body)) {
       JsonToken t;
       while ((t = p.nextToken()) != null) {
@@ -64,13 +70,14 @@ enum Protocol {
           case "queue_time_ms" -> queue = number(p);
           case "compute_time_ms" -> compute = number(p);
           case "completion_tokens" -> tokens = (long) number(p);
+          case "prompt_tokens" -> prompt = (long) number(p);
           default -> {}
         }
       }
     } catch (IOException e) {
-      return new ServerSide(queue, compute, tokens);
+      return new ServerSide(queue, compute, tokens, prompt);
     }
-    return new ServerSide(queue, compute, tokens);
+    return new ServerSide(queue, compute, tokens, prompt);
   }
 
   private static double number(JsonParser p) throws IOException {

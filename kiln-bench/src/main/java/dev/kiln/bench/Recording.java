@@ -43,6 +43,7 @@ final class Recording {
   final LongAdder ok = new LongAdder();
   final LongAdder errors = new LongAdder();
   final LongAdder tokens = new LongAdder();
+  final LongAdder promptTokens = new LongAdder();
   volatile long backlogPeak;
   final AtomicLong lastCompletionNanos = new AtomicLong(Long.MIN_VALUE);
   private final Map<String, LongAdder> outcomes = new ConcurrentHashMap<>();
@@ -91,6 +92,7 @@ final class Recording {
       serverCompute.recordValue(Math.max(0, Math.round(server.computeMillis() * 1000)));
     }
     tokens.add(server.completionTokens());
+    promptTokens.add(server.promptTokens());
   }
 
   void failure(String statusOrException) {
@@ -195,6 +197,13 @@ final class Recording {
     n.put("rows_per_s", round(okCount * (double) rowsPerRequest / windowSeconds, 1));
     n.put("tokens_per_s", round(tokens.sum() / windowSeconds, 1));
     n.put("completion_tokens", tokens.sum());
+    if (promptTokens.sum() > 0) {
+      n.put("prompt_tokens_mean", round((double) promptTokens.sum() / Math.max(1, okCount), 1));
+    }
+    n.put("batch", step.batch());
+    if (step.inputTokens() > 0) {
+      n.put("input_tokens", step.inputTokens());
+    }
     ObjectNode lat = n.putObject("latency_ms");
     lat.set("corrected", latency(corrected));
     lat.set("uncorrected", latency(uncorrected));

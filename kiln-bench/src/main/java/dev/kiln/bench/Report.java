@@ -46,6 +46,62 @@ final class Report {
     return all;
   }
 
+  /** The figures every sweep table shows, per step; also report.json's {@code sweep}. */
+  static void summarise(PrintStream out, ObjectNode report) {
+    JsonNode steps = report.path("steps");
+    ArrayNode sweep = report.putArray("sweep");
+    for (JsonNode s : steps) {
+      ObjectNode row = sweep.addObject();
+      row.put("label", s.path("label").asText());
+      row.put("mode", s.path("mode").asText());
+      row.put(
+          "load",
+          s.path("mode").asText().equals("open")
+              ? s.path("rate").asDouble()
+              : s.path("concurrency").asDouble());
+      row.put("batch", s.path("batch").asInt(1));
+      if (s.has("input_tokens")) {
+        row.put("input_tokens", s.path("input_tokens").asInt());
+      }
+      row.put("throughput_rps", s.path("throughput_rps").asDouble());
+      row.put("rows_per_s", s.path("rows_per_s").asDouble());
+      row.put("tokens_per_s", s.path("tokens_per_s").asDouble());
+      row.put("p50_ms", s.at("/latency_ms/corrected/p50").asDouble());
+      row.put("p99_ms", s.at("/latency_ms/corrected/p99").asDouble());
+      row.put("error_rate", s.path("error_rate").asDouble());
+      JsonNode leak = s.at("/memory/leak_mb_per_hour");
+      if (leak.isNumber()) {
+        row.put("rss_max_mb", s.at("/memory/rss_mb/max").asDouble());
+        row.put("leak_mb_per_hour", leak.asDouble());
+      }
+    }
+    if (steps.size() < 2) {
+      return;
+    }
+    out.printf(
+        Locale.ROOT,
+        "%n== sweep%n%-40s %10s %12s %10s %10s %10s %8s%n",
+        "step",
+        "req/s",
+        "rows/s",
+        "tokens/s",
+        "p50 ms",
+        "p99 ms",
+        "errors");
+    for (JsonNode r : sweep) {
+      out.printf(
+          Locale.ROOT,
+          "%-40s %10s %12s %10s %10s %10s %8s%n",
+          r.path("label").asText(),
+          Units.rate(r.path("throughput_rps").asDouble()),
+          Units.rate(r.path("rows_per_s").asDouble()),
+          Units.rate(r.path("tokens_per_s").asDouble()),
+          Units.ms(r.path("p50_ms").asDouble()),
+          Units.ms(r.path("p99_ms").asDouble()),
+          Units.percent(r.path("error_rate").asDouble()));
+    }
+  }
+
   static void printThresholds(PrintStream out, JsonNode report) {
     for (JsonNode t : report.path("thresholds")) {
       out.printf(
@@ -159,6 +215,20 @@ final class Report {
           Units.ms(server.path("compute").path("p99").asDouble()),
           Units.ms(Math.max(0, total - queue - compute)),
           Units.ms(total));
+    }
+    JsonNode mem = s.path("memory");
+    if (!mem.isMissingNode()) {
+      JsonNode rss = mem.path("rss_mb");
+      JsonNode leak = mem.path("leak_mb_per_hour");
+      out.printf(
+          Locale.ROOT,
+          "server RSS   start %s MB  end %s MB  max %s MB  leak %s MB/hour  (%d samples, %s)%n",
+          rss.path("start").asText("n/a"),
+          rss.path("end").asText("n/a"),
+          rss.path("max").asText("n/a"),
+          leak.isNumber() ? String.format(Locale.ROOT, "%.1f", leak.asDouble()) : "n/a",
+          mem.path("count").asLong(),
+          mem.path("source").asText());
     }
     if (s.has("warning")) {
       out.println("WARNING: " + s.path("warning").asText());

@@ -26,13 +26,16 @@ import java.util.List;
  * connections: 64      # open loop: keep-alive connections; max-backlog: 640 waiting arrivals
  * client: raw           # or jdk
  * payload: { csv: rows.csv }   # or { features: 30, min: 0, max: 1 }, or { body: request.json }
+ * # sweeps: batch: [1, 32, 1000]; input-tokens: [128, 512] (openai); each value its own step
+ * # memory: auto (default), proc, metrics or off; pid: 1234; memory-interval: 1s
+ * # soak: 1h             # one long step, RSS sampled, thresholds: ["leak_mb_per_hour<50"]
  * </pre>
  */
 record Scenario(
     String target,
     String protocol,
     String model,
-    Integer batch,
+    @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<Integer> batch,
     @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<Double> rate,
     @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<Integer> concurrency,
     String duration,
@@ -47,7 +50,14 @@ record Scenario(
     String client,
     @JsonProperty("max-backlog") Integer maxBacklog,
     Long seed,
-    @JsonProperty("io-threads") String ioThreads) {
+    @JsonProperty("io-threads") String ioThreads,
+    @JsonProperty("input-tokens")
+        @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+        List<Integer> inputTokens,
+    String memory,
+    Long pid,
+    @JsonProperty("memory-interval") String memoryInterval,
+    String soak) {
 
   /** Request payload: CSV rows, or random rows within bounds; prompt settings for openai. */
   record Payload(

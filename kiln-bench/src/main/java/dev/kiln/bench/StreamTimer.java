@@ -27,6 +27,7 @@ final class StreamTimer implements ResponseReader.BodyListener {
   private long[] arrivals = new long[64];
   private int textEvents;
   private long usageTokens = -1;
+  private long promptTokens;
 
   StreamTimer(long sentNanos) {
     this.sentNanos = sentNanos;
@@ -75,6 +76,10 @@ final class StreamTimer implements ResponseReader.BodyListener {
     if (tokens.isNumber()) {
       usageTokens = tokens.asLong();
     }
+    JsonNode prompt = n.path("usage").path("prompt_tokens");
+    if (prompt.isNumber()) {
+      promptTokens = prompt.asLong();
+    }
     JsonNode choice = n.path("choices").path(0);
     String text = choice.path("text").asText(choice.path("delta").path("content").asText(""));
     if (!text.isEmpty()) {
@@ -93,6 +98,11 @@ final class StreamTimer implements ResponseReader.BodyListener {
   /** Completion tokens: from the usage event, else the number of text events. */
   long tokens() {
     return usageTokens >= 0 ? usageTokens : textEvents;
+  }
+
+  /** Prompt tokens from the usage event, 0 without one. */
+  long promptTokens() {
+    return promptTokens;
   }
 
   /** Send to first text event, or -1 when none came. */

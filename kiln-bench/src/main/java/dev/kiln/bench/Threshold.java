@@ -32,7 +32,8 @@ record Threshold(String text, String metric, String op, double limit) {
               + metric
               + "' (p50 p90 p95 p99 p99.9 max mean error_rate throughput rows_per_s tokens_per_s"
               + " dropped late_sends send_lag_p99 queue_wait_p99"
-              + " ttft_p50 ttft_p99 tpot_p50 tpot_p99 itl_p50 itl_p99)");
+              + " ttft_p50 ttft_p99 tpot_p50 tpot_p99 itl_p50 itl_p99"
+              + " leak_mb_per_hour rss_max_mb)");
     }
     double v = Double.parseDouble(m.group(3));
     String unit = m.group(4) == null ? "" : m.group(4);
@@ -69,6 +70,8 @@ record Threshold(String text, String metric, String op, double limit) {
       case "queue_wait_p99" -> "queue_wait_ms/p99";
       case "ttft_p50", "ttft_p99", "tpot_p50", "tpot_p99", "itl_p50", "itl_p99" ->
           "stream_ms/" + metric.replace('_', '/');
+      case "leak_mb_per_hour" -> "memory/leak_mb_per_hour";
+      case "rss_max_mb" -> "memory/rss_mb/max";
       default -> null;
     };
   }

@@ -37,7 +37,9 @@ class ReportScreenshotIT {
   static final int[][] SERIES = {
     {0xd6, 0x27, 0x28}, // corrected, p99
     {0x1f, 0x77, 0xb4}, // uncorrected, p50
-    {0x2c, 0xa0, 0x2c} // throughput
+    {0x2c, 0xa0, 0x2c}, // throughput
+    {0x94, 0x67, 0xbd}, // server RSS (HtmlSweep.RSS)
+    {0xff, 0x7f, 0x0e} // leak fit (HtmlSweep.FIT)
   };
 
   @TempDir static Path dir;
@@ -163,6 +165,9 @@ class ReportScreenshotIT {
     assertThat(counts[0]).as("red pixels (corrected / p99 lines)").isGreaterThan(MIN_LINE_PIXELS);
     assertThat(counts[1]).as("blue pixels (uncorrected / p50)").isGreaterThan(MIN_LINE_PIXELS);
     assertThat(counts[2]).as("green pixels (throughput line)").isGreaterThan(MIN_LINE_PIXELS);
+    // the stub runs in this JVM, so --memory auto samples this process's VmRSS
+    assertThat(counts[3]).as("purple pixels (server RSS)").isGreaterThan(MIN_LINE_PIXELS);
+    // (the leak fit line is not counted: on a flat RSS it lies on the purple line)
   }
 
   @Test
@@ -178,6 +183,10 @@ class ReportScreenshotIT {
       ObjectNode spectrum = s.putObject("spectrum");
       spectrum.set("corrected", mapper.createArrayNode());
       spectrum.set("uncorrected", mapper.createArrayNode());
+      if (s.has("memory")) {
+        ((ObjectNode) s.path("memory")).putArray("samples");
+        ((ObjectNode) s.path("memory")).putNull("leak_mb_per_hour");
+      }
     }
     assertThat(report.withArray("steps")).isInstanceOf(ArrayNode.class).isNotEmpty();
     Path html = dir.resolve("empty.html");

@@ -32,7 +32,51 @@ final class StubServer implements AutoCloseable {
     server.createContext("/v2/models/", this::v2);
     server.createContext("/v1/models/", this::v1);
     server.createContext("/v1/completions", this::completions);
+    server.createContext("/metrics", this::metrics);
     server.start();
+  }
+
+  private volatile double rssBaseBytes = -1;
+  private volatile double rssBytesPerSecond;
+  private volatile long rssSince;
+  private final java.util.concurrent.ConcurrentLinkedQueue<Integer> rowsSeen =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+  /**
+   * Makes /metrics report {@code process_resident_memory_bytes} as {@code baseMb} plus {@code
+   * mbPerSecond} for every second since this call, the way a leaking server's RSS grows. Without
+   * it, /metrics answers 404.
+   */
+  StubServer rss(double baseMb, double mbPerSecond) {
+    rssSince = System.nanoTime();
+    rssBytesPerSecond = mbPerSecond * 1048576;
+    rssBaseBytes = baseMb * 1048576;
+    return this;
+  }
+
+  /** The first dimension of the shape of each v2 infer request received, in order of arrival. */
+  java.util.List<Integer> rowsSeen() {
+    return java.util.List.copyOf(rowsSeen);
+  }
+
+  private void metrics(HttpExchange ex) throws IOException {
+    try (ex) {
+      if (rssBaseBytes < 0) {
+        ex.sendResponseHeaders(404, -1);
+        return;
+      }
+      double rss = rssBaseBytes + rssBytesPerSecond * (System.nanoTime() - rssSince) / 1e9;
+      byte[] b =
+          ("# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+                  + "# TYPE process_resident_memory_bytes gauge\n"
+                  + "process_resident_memory_bytes "
+                  + String.format(java.util.Locale.ROOT, "%.6E", rss)
+                  + "\nprocess_virtual_memory_bytes 1.0E10\n")
+              .getBytes(StandardCharsets.UTF_8);
+      ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4");
+      ex.sendResponseHeaders(200, b.length);
+      ex.getResponseBody().write(b);
+    }
   }
 
   String url() {
@@ -106,7 +150,14 @@ final class StubServer implements AutoCloseable {
       infers.incrementAndGet();
       lastBody = req.getBytes(StandardCharsets.UTF_8);
       if (!req.contains("\"stream\":true")) {
-        send(ex, "{\"choices\":[{\"text\":\"a b c\"}],\"usage\":{\"completion_tokens\":3}}");
+        // prompt "tokens": its space-separated words
+        String prompt =
+            new com.fasterxml.jackson.databind.ObjectMapper().readTree(req).path("prompt").asText();
+        send(
+            ex,
+            "{\"choices\":[{\"text\":\"a b c\"}],\"usage\":{\"prompt_tokens\":"
+                + prompt.trim().split("\\s+").length
+                + ",\"completion_tokens\":3}}");
         return;
       }
       ex.getResponseHeaders().set("Content-Type", "text/event-stream");
@@ -139,8 +190,15 @@ final class StubServer implements AutoCloseable {
     }
   }
 
+  private static final java.util.regex.Pattern SHAPE =
+      java.util.regex.Pattern.compile("\"shape\":\\[(\\d+)");
+
   private int countRows(HttpExchange ex) throws IOException {
     lastBody = ex.getRequestBody().readAllBytes();
+    var m = SHAPE.matcher(new String(lastBody, StandardCharsets.UTF_8));
+    if (m.find()) {
+      rowsSeen.add(Integer.parseInt(m.group(1)));
+    }
     long n = infers.incrementAndGet();
     if (n == 1 && stallAfterNanos >= 0) {
       long now = System.nanoTime();
