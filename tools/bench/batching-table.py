@@ -36,24 +36,27 @@ def ms(v):
 
 print("| model | batching | conc | load | req/s | p50 ms | p99 ms | err | rows/exec | queue mean / p99≤ ms | compute mean / p99≤ ms | queue p99 / compute p99 (responses) ms |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-models = sorted({f.rsplit("-c", 1)[0] for l in labels for f in os.listdir(os.path.join(out, l)) if f.endswith(".metrics")},
+KIND = os.environ.get("KIND", "c")   # c: closed-loop steps, r: open-loop rates
+models = sorted({re.sub(r"-[cr]\d+\.metrics$", "", f) for l in labels for f in os.listdir(os.path.join(out, l)) if f.endswith(".metrics")},
                 key=lambda s: ["breast-cancer-xgb", "breast-cancer-rf", "stock-lstm", "license-encoder"].index(s) if s in ["breast-cancer-xgb", "breast-cancer-rf", "stock-lstm", "license-encoder"] else 9)
 for model in models:
     for label in labels:
         d = os.path.join(out, label)
-        concs = sorted(int(f[len(model) + 2:-8]) for f in os.listdir(d) if f.startswith(model + "-c") and f.endswith(".metrics"))
+        concs = sorted(int(f[len(model) + 2:-8]) for f in os.listdir(d) if f.startswith(model + "-" + KIND) and f.endswith(".metrics") and re.fullmatch(r"\d+", f[len(model) + 2:-8] or "x"))
         prev = {}
         for c in concs:
-            cur = metrics(f"{d}/{model}-c{c}.metrics", model)
-            dm = delta(prev, cur)
+            cur = metrics(f"{d}/{model}-{KIND}{c}.metrics", model)
+            # Closed-loop steps share one server per model, so a step is the difference from the
+            # previous scrape; each open-loop rate ran in a server of its own.
+            dm = delta(prev, cur) if KIND == "c" else cur
             prev = cur
-            rep = json.load(open(f"{d}/{model}-c{c}/report.json"))["steps"][0]
+            rep = json.load(open(f"{d}/{model}-{KIND}{c}/report.json"))["steps"][0]
             lat = rep["latency_ms"].get("corrected") or rep["latency_ms"].get("raw") or rep["latency_ms"]
             rs, rc, _ = hist(dm, "kiln_batch_rows")
             qs, qc, qp = hist(dm, "kiln_queue_duration_seconds")
             cs, cc, cp = hist(dm, "kiln_compute_duration_seconds")
             sv = rep.get("server_ms")
-            load = open(f"{d}/{model}-c{c}.load").read().split(",")[0].strip()
+            load = open(f"{d}/{model}-{KIND}{c}.load").read().split(",")[0].strip()
             print(f"| {model} | {label} | {c} | {load} | {rep['throughput_rps']:,.0f} | {lat['p50']:.2f} | {lat['p99']:.1f} | "
                   f"{rep['error_rate']:.1%} | {rs/rc if rc else 0:.1f} | "
                   + (f"{ms(qs/qc)} / {ms(qp)}" if qc else "–") + " | "
