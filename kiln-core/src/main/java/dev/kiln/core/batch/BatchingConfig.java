@@ -9,6 +9,11 @@ import java.util.List;
 /**
  * The server-wide {@code batching.*} section: defaults for every model, which a model's {@code
  * dynamic-batching:} block overrides key by key.
+ *
+ * <p>{@code instances: 0} (the default, here and per model) means one execution instance per
+ * available processor. With a single instance a compute-bound model runs one batch at a time on one
+ * core while the others wait; measured in docs/benchmarks.md (issue 5, 2026-12-01), a transformer
+ * encoder served 459 req/s with one instance against 830 unbatched, and 833 with two on two cores.
  */
 public record BatchingConfig(
     boolean enabled,
@@ -23,15 +28,32 @@ public record BatchingConfig(
         defaultTimeout != null && defaultTimeout.toMillis() > 0,
         "batching.default-timeout must be > 0");
     preferredBatchSizes = preferredBatchSizes == null ? "" : preferredBatchSizes;
+    Checks.require(
+        instances >= 0, "batching.instances must be >= 0 (0: one per core), was %d", instances);
     // Validates the rest (fields are not assigned yet inside a compact constructor).
     new BatchPolicy(
-        maxBatchSize, maxQueueDelay, parse(preferredBatchSizes), maxQueueSize, instances);
+        maxBatchSize,
+        maxQueueDelay,
+        parse(preferredBatchSizes),
+        maxQueueSize,
+        instances(instances, CORES));
   }
+
+  private static final int CORES = Runtime.getRuntime().availableProcessors();
 
   /** The global policy alone. */
   public BatchPolicy policy() {
     return new BatchPolicy(
-        maxBatchSize, maxQueueDelay, parse(preferredBatchSizes), maxQueueSize, instances);
+        maxBatchSize,
+        maxQueueDelay,
+        parse(preferredBatchSizes),
+        maxQueueSize,
+        instances(instances, CORES));
+  }
+
+  /** A configured instance count, where 0 means one per core (at most 256, the policy's limit). */
+  static int instances(int configured, int cores) {
+    return configured == 0 ? Math.clamp(cores, 1, 256) : configured;
   }
 
   /**
@@ -56,7 +78,7 @@ public record BatchingConfig(
             m.maxQueueDelay() != null ? m.maxQueueDelay() : maxQueueDelay,
             m.preferredBatchSizes() != null ? m.preferredBatchSizes() : parse(preferredBatchSizes),
             m.maxQueueSize() != null ? m.maxQueueSize() : maxQueueSize,
-            m.instances() != null ? m.instances() : instances));
+            instances(m.instances() != null ? m.instances() : instances, CORES)));
   }
 
   private static List<Integer> parse(String csv) {

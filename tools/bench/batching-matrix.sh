@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Batching off vs on, closed loop at the mltrainer concurrencies, for the demo models. Starts its own
+# server for each configuration (port $PORT), scrapes /metrics after every step, and prints a table
+# with the batcher's own figures (rows per execution, queue and compute time) per step.
+#   tools/bench/batching-matrix.sh OUT LABEL [server flags...]     e.g.
+#   tools/bench/batching-matrix.sh /tmp/bm on --batching.enabled=true --batching.max-queue-delay=2ms
+# Env: PORT (8080), MODELS ("breast-cancer-xgb breast-cancer-rf stock-lstm license-encoder"),
+#      CONC ("1 10 50 100 500"), DUR (5s), WARM (1s);
+#      RATES ("model:rate ...") runs each model open loop at that fixed rate instead (file suffix -rR).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT="$1"; LABEL="$2"; shift 2
+PORT="${PORT:-8080}"
+MODELS="${MODELS:-breast-cancer-xgb breast-cancer-rf stock-lstm license-encoder}"
+CONC="${CONC:-1 10 50 100 500}"
+JAVA="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java"
+mkdir -p "$OUT/$LABEL"
+"$JAVA" --enable-native-access=ALL-UNNAMED --add-modules=jdk.incubator.vector -XX:+UseG1GC \
+  -XX:MaxGCPauseMillis=20 ${KILN_JAVA_OPTS:-} -jar kiln-server/target/kiln.jar serve --port "$PORT" "$@" \
+  > "$OUT/$LABEL/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/v2/health/ready" > /dev/null && break; sleep 0.2; done
+if [ -n "${RATES:-}" ]; then
+  for mr in $RATES; do
+    m="${mr%%:*}"; r="${mr##*:}"; extra=()
+    [ "$m" = license-encoder ] && extra=(--min 1 --max 256)
+    uptime | sed 's/.*load average: //' > "$OUT/$LABEL/$m-r$r.load"
+    ./kiln bench --target "http://127.0.0.1:$PORT" --protocol v2 --model "$m" --rate "$r" \
+      --duration "${DUR:-10s}" --warmup "${WARM:-2s}" --quiet "${extra[@]}" --out "$OUT/$LABEL/$m-r$r" > /dev/null || true
+    curl -s "http://127.0.0.1:$PORT/metrics" > "$OUT/$LABEL/$m-r$r.metrics"
+  done
+  exit 0
+fi
+for m in $MODELS; do
+  extra=()
+  [ "$m" = license-encoder ] && extra=(--min 1 --max 256)   # byte ids; 0 is padding
+  for c in $CONC; do
+    uptime | sed 's/.*load average: //' > "$OUT/$LABEL/$m-c$c.load"
+    ./kiln bench --target "http://127.0.0.1:$PORT" --protocol v2 --model "$m" --concurrency "$c" \
+      --duration "${DUR:-5s}" --warmup "${WARM:-1s}" --quiet "${extra[@]}" --out "$OUT/$LABEL/$m-c$c" > /dev/null || true
+    curl -s "http://127.0.0.1:$PORT/metrics" > "$OUT/$LABEL/$m-c$c.metrics"
+  done
+done
