@@ -1,6 +1,5 @@
 package dev.kiln.llm;
 
-import dev.kiln.core.error.ErrorKind;
 import dev.kiln.core.error.KilnException;
 import dev.kiln.core.model.DataType;
 import dev.kiln.core.model.InferenceRequest;
@@ -88,23 +87,30 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
 
   static Gpt2Model load(
       Path weights, Path tokenizerDir, int threads, int maxQueue, int maxSequences) {
-    Gpt2Config config = Gpt2Config.read(weights.resolve("config.json"));
-    Gpt2Tokenizer tokenizer = Gpt2Tokenizer.load(tokenizerDir);
-    if (tokenizer.vocabularySize() > config.vocabularySize()) {
-      throw KilnException.of(
-          ErrorKind.INTERNAL,
-          "the tokenizer has %d tokens, more than the model's vocab_size %d",
-          tokenizer.vocabularySize(),
-          config.vocabularySize());
-    }
+    return load(weights, tokenizerDir, threads, maxQueue, maxSequences, Gpt2Weights.Precision.AUTO);
+  }
+
+  /**
+   * Loads {@code weights} (a version directory, see {@link Gpt2Files}, or a {@code .gguf} file),
+   * converting the matrices to {@code precision}; {@code tokenizerDir} null means the tokenizer
+   * beside the weights or in the GGUF metadata.
+   */
+  static Gpt2Model load(
+      Path weights,
+      Path tokenizerDir,
+      int threads,
+      int maxQueue,
+      int maxSequences,
+      Gpt2Weights.Precision precision) {
     Arena arena = Arena.ofShared();
     try {
-      SafeTensors file = SafeTensors.open(weights.resolve("model.safetensors"), arena);
-      Gpt2Weights w = new Gpt2Weights(file, config, arena);
+      Gpt2Files.Loaded files = Gpt2Files.open(weights, tokenizerDir, precision, arena);
+      Gpt2Config config = files.config();
       int sequences = maxSequences > 0 ? maxSequences : defaultMaxSequences(config);
       Workers workers = new Workers(threads, "kiln-llm");
-      var engine = new Gpt2Engine(config, w, workers, Scheduler.maxRows(sequences), sequences);
-      return new Gpt2Model(arena, workers, tokenizer, engine, sequences, maxQueue);
+      var engine =
+          new Gpt2Engine(config, files.weights(), workers, Scheduler.maxRows(sequences), sequences);
+      return new Gpt2Model(arena, workers, files.tokenizer(), engine, sequences, maxQueue);
     } catch (RuntimeException e) {
       arena.close();
       throw e;

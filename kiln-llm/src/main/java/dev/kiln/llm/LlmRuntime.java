@@ -5,7 +5,6 @@ import dev.kiln.core.error.KilnException;
 import dev.kiln.core.model.LoadedModel;
 import dev.kiln.core.model.ModelRuntime;
 import dev.kiln.core.model.ModelSource;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -19,7 +18,10 @@ import java.nio.file.Path;
  * directory); {@code max-sequences} (sequences generated together by continuous batching, each with
  * its own KV cache; default {@value #DEFAULT_MAX_SEQUENCES}, fewer if their caches would take more
  * than a quarter of the heap); {@code max-queue} (requests that may wait for a free KV cache,
- * default {@value #DEFAULT_MAX_QUEUE}; beyond it requests are refused with OVERLOADED).
+ * default {@value #DEFAULT_MAX_QUEUE}; beyond it requests are refused with OVERLOADED); {@code
+ * weights} (auto, fp32, bf16 or q8_0: the matrices' format, converted at load when the file
+ * differs; see {@link Gpt2Weights}). A directory may hold model.gguf instead of the Hugging Face
+ * files.
  */
 public final class LlmRuntime implements ModelRuntime {
   /** Above ONNX's 10; as the tree runtime, a directory this specific is ours. */
@@ -29,6 +31,7 @@ public final class LlmRuntime implements ModelRuntime {
   static final String TOKENIZER_DIR = "tokenizer-dir";
   static final String MAX_QUEUE = "max-queue";
   static final String MAX_SEQUENCES = "max-sequences";
+  static final String WEIGHTS = "weights";
   static final int DEFAULT_MAX_QUEUE = 64;
   static final int DEFAULT_MAX_SEQUENCES = 16;
 
@@ -40,15 +43,13 @@ public final class LlmRuntime implements ModelRuntime {
     return "kiln-llm";
   }
 
-  /** {@value #CLAIM} for a version directory with a gpt2 config.json and model.safetensors. */
+  /**
+   * {@value #CLAIM} for a version directory with a gpt2 config.json and model.safetensors, or a
+   * model.gguf.
+   */
   @Override
   public int claims(Path versionDirectory) {
-    Path config = versionDirectory.resolve("config.json");
-    if (!Files.isRegularFile(config)
-        || !Files.isRegularFile(versionDirectory.resolve("model.safetensors"))) {
-      return 0;
-    }
-    return "gpt2".equals(Gpt2Config.modelType(config)) ? CLAIM : 0;
+    return Gpt2Files.present(versionDirectory) ? CLAIM : 0;
   }
 
   @Override
@@ -61,10 +62,11 @@ public final class LlmRuntime implements ModelRuntime {
     int maxSequences = intParameter(source, MAX_SEQUENCES, 0, 1);
     return Gpt2Model.load(
         dir,
-        tokenizerDir == null ? dir : dir.resolve(tokenizerDir),
+        tokenizerDir == null ? null : dir.resolve(tokenizerDir),
         threads,
         maxQueue,
-        maxSequences);
+        maxSequences,
+        Gpt2Weights.Precision.parse(source.parameters().get(WEIGHTS)));
   }
 
   private static int intParameter(ModelSource source, String key, int fallback, int min) {
