@@ -76,6 +76,46 @@ record Gpt2Config(
     }
   }
 
+  /**
+   * From a GGUF file's metadata: {@code general.architecture} gpt2, {@code gpt2.block_count},
+   * {@code gpt2.attention.head_count}, {@code gpt2.embedding_length}, {@code gpt2.context_length},
+   * {@code gpt2.attention.layer_norm_epsilon}; the vocabulary size is token_embd's row count.
+   */
+  static Gpt2Config fromGguf(GgufFile f) {
+    String name = f.file().getFileName().toString();
+    String arch = f.string("general.architecture");
+    if (!"gpt2".equals(arch)) {
+      throw KilnException.of(
+          ErrorKind.UNSUPPORTED, "%s: architecture is '%s'; kiln-llm serves gpt2", name, arch);
+    }
+    GgufFile.Tensor wte = f.tensor("token_embd.weight");
+    if (wte == null || wte.ne().length != 2) {
+      throw KilnException.of(ErrorKind.INTERNAL, "%s: no 2-D tensor token_embd.weight", name);
+    }
+    long ff = f.integer("gpt2.feed_forward_length");
+    long d = f.integer("gpt2.embedding_length");
+    if (ff != 4 * d) {
+      throw KilnException.of(
+          ErrorKind.UNSUPPORTED,
+          "%s: feed_forward_length %d is not 4 x embedding_length %d",
+          name,
+          ff,
+          d);
+    }
+    Object eps = f.metadata().get("gpt2.attention.layer_norm_epsilon");
+    try {
+      return new Gpt2Config(
+          Math.toIntExact(f.integer("gpt2.block_count")),
+          Math.toIntExact(f.integer("gpt2.attention.head_count")),
+          Math.toIntExact(d),
+          Math.toIntExact(f.integer("gpt2.context_length")),
+          Math.toIntExact(wte.ne()[1]),
+          eps instanceof Double e ? e.floatValue() : 1e-5f);
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw new KilnException(ErrorKind.INTERNAL, name + ": " + e.getMessage(), e);
+    }
+  }
+
   private static int required(JsonNode c, String key) {
     Checks.require(c.path(key).canConvertToInt(), "%s is required", key);
     return c.path(key).asInt();

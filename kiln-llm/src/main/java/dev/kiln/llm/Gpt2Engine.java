@@ -1,7 +1,6 @@
 package dev.kiln.llm;
 
 import dev.kiln.core.error.KilnException;
-import java.lang.foreign.MemorySegment;
 
 /**
  * GPT-2's forward pass over a batch of sequences, each with its own {@link KvCache}. A step takes
@@ -43,6 +42,8 @@ final class Gpt2Engine {
   private final float[] att; // [R, d] attention output, heads side by side
   private final float[] hidden; // [R, 4d] MLP hidden layer
   private final float[][] scores; // [workers][P] attention weights, one row per worker
+  private final float[][] scratch; // [workers][16] kernel tile results
+  private final float[] positionRow; // [d] a position embedding row, dequantised
   private final KvCache[] rowCache; // [R] the cache each row belongs to
   private final int[] rowPosition; // [R] each row's position in its sequence
   private final float[][] logits; // [maxLogits][vocab]
@@ -59,7 +60,7 @@ final class Gpt2Engine {
   private float[] mmX;
   private int mmRows;
   private int mmIn;
-  private MemorySegment mmW;
+  private Matrix mmW;
   private float[] mmBias;
   private int mmOutDim;
   private boolean mmAccumulate;
@@ -94,6 +95,8 @@ final class Gpt2Engine {
     att = new float[r * d];
     hidden = new float[r * 4 * d];
     scores = new float[workers.count()][p];
+    scratch = new float[workers.count()][16];
+    positionRow = new float[d];
     rowCache = new KvCache[r];
     rowPosition = new int[r];
     logits = new float[Math.max(maxLogits, 1)][c.vocabularySize()];
@@ -172,11 +175,10 @@ final class Gpt2Engine {
     for (int s = 0, r = 0; s < segments; s++) {
       for (int t = 0; t < counts[s]; t++, r++) {
         int token = tokens[s][from[s] + t];
-        int p = rowPosition[r];
+        w.tokenEmbedding.row(token, x, r * d);
+        w.positionEmbedding.row(rowPosition[r], positionRow, 0);
         for (int i = 0; i < d; i++) {
-          x[r * d + i] =
-              w.tokenEmbedding.getAtIndex(SafeTensors.F32, (long) token * d + i)
-                  + w.positionEmbedding.getAtIndex(SafeTensors.F32, (long) p * d + i);
+          x[r * d + i] += positionRow[i];
         }
       }
     }
@@ -233,7 +235,7 @@ final class Gpt2Engine {
       float[] in,
       int rows,
       int inDim,
-      MemorySegment weight,
+      Matrix weight,
       float[] bias,
       int outDim,
       boolean accumulate,
@@ -252,9 +254,9 @@ final class Gpt2Engine {
 
   /** One worker's share of the columns; gelu is applied to them in place while still in cache. */
   private void matmulSlice(int index, int count) {
-    int from = Workers.from(mmOutDim, Kernels.LANES, index, count);
-    int to = Workers.to(mmOutDim, Kernels.LANES, index, count);
-    Kernels.matmul(mmOut, mmX, mmRows, mmIn, mmW, mmBias, mmOutDim, mmAccumulate, from, to);
+    int from = Workers.from(mmOutDim, mmW.grain(), index, count);
+    int to = Workers.to(mmOutDim, mmW.grain(), index, count);
+    mmW.multiply(mmOut, mmX, mmRows, mmBias, mmAccumulate, from, to, scratch[index]);
     if (mmGelu) {
       for (int t = 0; t < mmRows; t++) {
         int row = t * mmOutDim;
@@ -308,13 +310,13 @@ final class Gpt2Engine {
   /** One worker's share of the vocabulary: logits[b]_v = LN_f(x_last(b)) . wte_v for each b. */
   private void headSlice(int index, int count) {
     int n = c.vocabularySize();
-    Kernels.matvecRows(
+    RowKernels.head(
+        w.tokenEmbedding,
         logits,
         stepLogits,
         xn,
-        w.tokenEmbedding,
-        c.embedding(),
         Workers.from(n, 64, index, count),
-        Workers.to(n, 64, index, count));
+        Workers.to(n, 64, index, count),
+        scratch[index]);
   }
 }

@@ -90,6 +90,33 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
     return load(weights, tokenizerDir, threads, maxQueue, maxSequences, 0);
   }
 
+  static Gpt2Model load(
+      Path weights,
+      Path tokenizerDir,
+      int threads,
+      int maxQueue,
+      int maxSequences,
+      Gpt2Weights.Precision precision) {
+    return load(weights, tokenizerDir, threads, maxQueue, maxSequences, 0, precision);
+  }
+
+  static Gpt2Model load(
+      Path weights,
+      Path tokenizerDir,
+      int threads,
+      int maxQueue,
+      int maxSequences,
+      long kvCacheBytes) {
+    return load(
+        weights,
+        tokenizerDir,
+        threads,
+        maxQueue,
+        maxSequences,
+        kvCacheBytes,
+        Gpt2Weights.Precision.AUTO);
+  }
+
   /**
    * The default KV budget: a full context for each of {@code maxSequences}, but no more than a
    * quarter of the heap, and never less than one full context.
@@ -99,27 +126,24 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
     return Math.max(full, Math.min(maxSequences * full, Runtime.getRuntime().maxMemory() / 4));
   }
 
-  /** As above, with a KV budget of {@code kvCacheBytes} (0: {@link #defaultKvCacheBytes}). */
+  /**
+   * Loads {@code weights} (a version directory, see {@link Gpt2Files}, or a {@code .gguf} file),
+   * converting the matrices to {@code precision}; {@code tokenizerDir} null means the tokenizer
+   * beside the weights or in the GGUF metadata. The KV budget is {@code kvCacheBytes} (0: {@link
+   * #defaultKvCacheBytes}).
+   */
   static Gpt2Model load(
       Path weights,
       Path tokenizerDir,
       int threads,
       int maxQueue,
       int maxSequences,
-      long kvCacheBytes) {
-    Gpt2Config config = Gpt2Config.read(weights.resolve("config.json"));
-    Gpt2Tokenizer tokenizer = Gpt2Tokenizer.load(tokenizerDir);
-    if (tokenizer.vocabularySize() > config.vocabularySize()) {
-      throw KilnException.of(
-          ErrorKind.INTERNAL,
-          "the tokenizer has %d tokens, more than the model's vocab_size %d",
-          tokenizer.vocabularySize(),
-          config.vocabularySize());
-    }
+      long kvCacheBytes,
+      Gpt2Weights.Precision precision) {
     Arena arena = Arena.ofShared();
     try {
-      SafeTensors file = SafeTensors.open(weights.resolve("model.safetensors"), arena);
-      Gpt2Weights w = new Gpt2Weights(file, config, arena);
+      Gpt2Files.Loaded files = Gpt2Files.open(weights, tokenizerDir, precision, arena);
+      Gpt2Config config = files.config();
       int sequences = maxSequences > 0 ? maxSequences : LlmRuntime.DEFAULT_MAX_SEQUENCES;
       long kvBytes = kvCacheBytes > 0 ? kvCacheBytes : defaultKvCacheBytes(config, sequences);
       long kvTokens = kvBytes / KvCache.bytesPerToken(config);
@@ -132,8 +156,9 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
             KvCache.bytesPerToken(config));
       }
       Workers workers = new Workers(threads, "kiln-llm");
-      var engine = new Gpt2Engine(config, w, workers, Scheduler.maxRows(sequences), sequences);
-      return new Gpt2Model(arena, workers, tokenizer, engine, sequences, maxQueue, kvTokens);
+      var engine =
+          new Gpt2Engine(config, files.weights(), workers, Scheduler.maxRows(sequences), sequences);
+      return new Gpt2Model(arena, workers, files.tokenizer(), engine, sequences, maxQueue, kvTokens);
     } catch (RuntimeException e) {
       arena.close();
       throw e;

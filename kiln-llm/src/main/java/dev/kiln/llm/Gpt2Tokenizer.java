@@ -114,6 +114,22 @@ public final class Gpt2Tokenizer {
     return new Gpt2Tokenizer(vocabMap(vocab), merges);
   }
 
+  /**
+   * From a GGUF file's {@code tokenizer.ggml.tokens} (the byte-level strings, index = id) and
+   * {@code tokenizer.ggml.merges} ("a b" per merge, in rank order).
+   */
+  static Gpt2Tokenizer fromLists(List<String> tokens, List<String> merges) {
+    Map<String, Integer> vocab = HashMap.newHashMap(tokens.size());
+    for (int i = 0; i < tokens.size(); i++) {
+      vocab.putIfAbsent(tokens.get(i), i);
+    }
+    List<String[]> pairs = new ArrayList<>(merges.size());
+    for (String m : merges) {
+      pairs.add(splitMerge(m));
+    }
+    return new Gpt2Tokenizer(vocab, pairs);
+  }
+
   private static Gpt2Tokenizer fromTokenizerJson(Path file) throws IOException {
     JsonNode model = new ObjectMapper().readTree(file.toFile()).path("model");
     if (!"BPE".equals(model.path("type").asText("BPE")) || !model.path("vocab").isObject()) {

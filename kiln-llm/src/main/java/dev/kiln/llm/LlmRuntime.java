@@ -5,7 +5,6 @@ import dev.kiln.core.error.KilnException;
 import dev.kiln.core.model.LoadedModel;
 import dev.kiln.core.model.ModelRuntime;
 import dev.kiln.core.model.ModelSource;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -21,7 +20,9 @@ import java.nio.file.Path;
  * all running sequences share, each reserving its prompt plus max_tokens; default a full context
  * per sequence but at most a quarter of the heap, and at least one context); {@code max-queue}
  * (requests that may wait for admission, default {@value #DEFAULT_MAX_QUEUE}; beyond it requests
- * are refused with OVERLOADED).
+ * are refused with OVERLOADED); {@code weights} (auto, fp32, bf16 or q8_0: the matrices' format,
+ * converted at load when the file differs; see {@link Gpt2Weights}). A directory may hold
+ * model.gguf instead of the Hugging Face files.
  */
 public final class LlmRuntime implements ModelRuntime {
   /** Above ONNX's 10; as the tree runtime, a directory this specific is ours. */
@@ -32,6 +33,7 @@ public final class LlmRuntime implements ModelRuntime {
   static final String MAX_QUEUE = "max-queue";
   static final String MAX_SEQUENCES = "max-sequences";
   static final String KV_CACHE_BYTES = "kv-cache-bytes";
+  static final String WEIGHTS = "weights";
   static final int DEFAULT_MAX_QUEUE = 64;
   static final int DEFAULT_MAX_SEQUENCES = 16;
 
@@ -43,15 +45,13 @@ public final class LlmRuntime implements ModelRuntime {
     return "kiln-llm";
   }
 
-  /** {@value #CLAIM} for a version directory with a gpt2 config.json and model.safetensors. */
+  /**
+   * {@value #CLAIM} for a version directory with a gpt2 config.json and model.safetensors, or a
+   * model.gguf.
+   */
   @Override
   public int claims(Path versionDirectory) {
-    Path config = versionDirectory.resolve("config.json");
-    if (!Files.isRegularFile(config)
-        || !Files.isRegularFile(versionDirectory.resolve("model.safetensors"))) {
-      return 0;
-    }
-    return "gpt2".equals(Gpt2Config.modelType(config)) ? CLAIM : 0;
+    return Gpt2Files.present(versionDirectory) ? CLAIM : 0;
   }
 
   @Override
@@ -65,11 +65,12 @@ public final class LlmRuntime implements ModelRuntime {
     long kvCacheBytes = kvCacheBytes(source);
     return Gpt2Model.load(
         dir,
-        tokenizerDir == null ? dir : dir.resolve(tokenizerDir),
+        tokenizerDir == null ? null : dir.resolve(tokenizerDir),
         threads,
         maxQueue,
         maxSequences,
-        kvCacheBytes);
+        kvCacheBytes,
+        Gpt2Weights.Precision.parse(source.parameters().get(WEIGHTS)));
   }
 
   /** {@code kv-cache-bytes}: a positive integer, optionally with a KB/MB/GB (1024-based) suffix. */

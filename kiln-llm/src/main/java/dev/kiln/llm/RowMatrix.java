@@ -1,0 +1,175 @@
+package dev.kiln.llm;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A row-major matrix {@code [rows, cols]} of weights in one of three {@link Format}s, usually a
+ * view of a mapped GGUF file: as a linear layer its rows are the output features ({@code out[j] =
+ * W_j . x + bias_j}, torch's {@code [out, in]}), and as the token embedding its rows are the
+ * vocabulary (looked up by {@link #row}, and the tied head's dot products). Arithmetic is in {@link
+ * RowKernels}, always with fp32 accumulation.
+ */
+record RowMatrix(Format format, int rows, int cols, MemorySegment data) implements Matrix {
+  /** How the weights are stored. */
+  enum Format {
+    /** Little-endian fp32. */
+    F32,
+    /** The top 16 bits of an fp32 (bfloat16), little-endian. */
+    BF16,
+    /** GGUF's Q8_0: per 32 weights an fp16 scale d then 32 int8 q, weight = d * q (34 bytes). */
+    Q8_0;
+
+    long rowBytes(int cols) {
+      return switch (this) {
+        case F32 -> 4L * cols;
+        case BF16 -> 2L * cols;
+        case Q8_0 -> cols / 32 * 34L;
+      };
+    }
+  }
+
+  RowMatrix {
+    if (rows < 1 || cols < 1 || (format == Format.Q8_0 && cols % 32 != 0)) {
+      throw new IllegalArgumentException(format + " matrix of " + rows + " x " + cols);
+    }
+    if (data.byteSize() != rows * format.rowBytes(cols)) {
+      throw new IllegalArgumentException(
+          format
+              + " ["
+              + rows
+              + ", "
+              + cols
+              + "] needs "
+              + rows * format.rowBytes(cols)
+              + " bytes");
+    }
+  }
+
+  long rowBytes() {
+    return format.rowBytes(cols);
+  }
+
+  @Override
+  public int inputs() {
+    return cols;
+  }
+
+  @Override
+  public int outputs() {
+    return rows;
+  }
+
+  @Override
+  public int grain() {
+    return RowKernels.TILE;
+  }
+
+  @Override
+  public long bytes() {
+    return data.byteSize();
+  }
+
+  @Override
+  public void multiply(
+      float[] out,
+      float[] x,
+      int rowsOfX,
+      float[] bias,
+      boolean accumulate,
+      int from,
+      int to,
+      float[] scratch) {
+    RowKernels.multiply(this, out, x, rowsOfX, bias, accumulate, from, to, scratch);
+  }
+
+  /** Weight {@code (r, c)} as a float. */
+  float get(int r, int c) {
+    long base = r * rowBytes();
+    return switch (format) {
+      case F32 -> data.get(SafeTensors.F32, base + 4L * c);
+      case BF16 -> Float.intBitsToFloat((data.get(SafeTensors.U16, base + 2L * c) & 0xffff) << 16);
+      case Q8_0 -> {
+        long block = base + (c / 32) * 34L;
+        float d = Float.float16ToFloat(data.get(SafeTensors.U16, block));
+        yield d * data.get(java.lang.foreign.ValueLayout.JAVA_BYTE, block + 2 + c % 32);
+      }
+    };
+  }
+
+  /** Row {@code r} as floats into {@code dst[off, off + cols)}: an embedding lookup. */
+  void row(int r, float[] dst, int off) {
+    if (format == Format.F32) {
+      MemorySegment.copy(data, SafeTensors.F32, r * rowBytes(), dst, off, cols);
+      return;
+    }
+    for (int c = 0; c < cols; c++) {
+      dst[off + c] = get(r, c);
+    }
+  }
+
+  /** Reads element (r, c) of a source matrix while converting it. */
+  @FunctionalInterface
+  interface Source {
+    float get(int r, int c);
+  }
+
+  /**
+   * {@code [rows, cols]} of {@code src} converted to {@code format}, off the heap in {@code arena}:
+   * BF16 rounds to nearest even; Q8_0 takes, per 32 values, d = max|v| / 127 (stored as fp16) and q
+   * = round(v / d), as ggml's reference quantiser.
+   */
+  static RowMatrix convert(Format format, int rows, int cols, Source src, Arena arena) {
+    MemorySegment out = arena.allocate(rows * format.rowBytes(cols), 64);
+    long rb = format.rowBytes(cols);
+    float[] block = new float[32];
+    // Columns in groups of 32 outermost, so that a transposed source (Conv1D [in, out] read as
+    // [out, in]) is read 32 of its rows at a time, which stay in cache across the whole pass.
+    for (int c0 = 0; c0 < cols; c0 += 32) {
+      int n = Math.min(32, cols - c0);
+      for (int r = 0; r < rows; r++) {
+        for (int k = 0; k < n; k++) {
+          block[k] = src.get(r, c0 + k);
+        }
+        switch (format) {
+          case F32 -> {
+            for (int k = 0; k < n; k++) {
+              out.set(SafeTensors.F32, r * rb + 4L * (c0 + k), block[k]);
+            }
+          }
+          case BF16 -> {
+            for (int k = 0; k < n; k++) {
+              out.set(SafeTensors.U16, r * rb + 2L * (c0 + k), toBf16(block[k]));
+            }
+          }
+          case Q8_0 -> {
+            float amax = 0;
+            for (int k = 0; k < 32; k++) {
+              amax = Math.max(amax, Math.abs(block[k]));
+            }
+            float d = amax / 127f;
+            float id = d == 0 ? 0 : 1 / d;
+            long b = r * rb + (c0 / 32) * 34L;
+            out.set(SafeTensors.U16, b, Float.floatToFloat16(d));
+            for (int k = 0; k < 32; k++) {
+              float v = block[k] * id;
+              // round half away from zero, as C's roundf
+              int q = (int) (v >= 0 ? Math.floor(v + 0.5f) : -Math.floor(-v + 0.5f));
+              out.set(java.lang.foreign.ValueLayout.JAVA_BYTE, b + 2 + k, (byte) q);
+            }
+          }
+        }
+      }
+    }
+    return new RowMatrix(format, rows, cols, out);
+  }
+
+  /** fp32 to bfloat16 bits, round to nearest even (NaN stays NaN). */
+  static short toBf16(float v) {
+    int bits = Float.floatToRawIntBits(v);
+    if (Float.isNaN(v)) {
+      return (short) ((bits >>> 16) | 0x40);
+    }
+    return (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
+  }
+}
