@@ -181,14 +181,14 @@ final class HtmlSweep {
     if (xs.isEmpty()) {
       return "";
     }
-    List<HtmlReport.Series> all = new ArrayList<>();
+    // the fit lines first, so the samples are drawn over them and stay visible where they meet
+    List<HtmlReport.Series> all = new ArrayList<>(fits);
     all.add(
         new HtmlReport.Series(
             "RSS (MB)",
             RSS,
             xs.stream().mapToDouble(Double::doubleValue).toArray(),
             ys.stream().mapToDouble(Double::doubleValue).toArray()));
-    all.addAll(fits);
     return "<h2>Server memory</h2>\n<p>Resident set size of the server, sampled from "
         + HtmlReport.esc(steps.get(0).path("memory").path("source").asText("?"))
         + "; leak slope (least squares after each warm-up): "
