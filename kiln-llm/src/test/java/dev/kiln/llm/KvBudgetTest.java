@@ -166,6 +166,9 @@ class KvBudgetTest {
     assertThat(r.finish()).isEqualTo(TextGenerator.Finish.CANCELLED);
     await(() -> scheduler.occupancy().running() == 0);
     assertThat(scheduler.occupancy().kvReservedTokens()).isZero();
+    // It left the batch rather than run on to its 60 tokens: one prefill step, and at most the
+    // backpressure window of decode steps ahead of its caller before it was retired.
+    assertThat(scheduler.steps()).isLessThanOrEqualTo(1 + Scheduler.WINDOW + 1);
     // And the whole budget is there for the next: 6 + 94 - 1 = 99 positions.
     assertThat(scheduler.generate(prompt, 94, Sampler.Settings.GREEDY, t -> true).tokens())
         .isPositive();
