@@ -158,7 +158,8 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
       Workers workers = new Workers(threads, "kiln-llm");
       var engine =
           new Gpt2Engine(config, files.weights(), workers, Scheduler.maxRows(sequences), sequences);
-      return new Gpt2Model(arena, workers, files.tokenizer(), engine, sequences, maxQueue, kvTokens);
+      return new Gpt2Model(
+          arena, workers, files.tokenizer(), engine, sequences, maxQueue, kvTokens);
     } catch (RuntimeException e) {
       arena.close();
       throw e;
