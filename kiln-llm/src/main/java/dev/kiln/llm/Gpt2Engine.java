@@ -107,6 +107,10 @@ final class Gpt2Engine {
     return c;
   }
 
+  Gpt2Weights weights() {
+    return w;
+  }
+
   /** Tokens already in {@link #forward}'s cache. */
   int length() {
     return own.length;
