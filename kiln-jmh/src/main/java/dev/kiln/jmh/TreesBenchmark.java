@@ -58,7 +58,11 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 3, time = 2)
 @Fork(
     value = 1,
-    jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx2g"})
+    jvmArgsAppend = {
+      "--enable-native-access=ALL-UNNAMED",
+      "--add-modules=jdk.incubator.vector",
+      "-Xmx2g"
+    })
 public class TreesBenchmark {
   @Param({"kiln", "onnxruntime", "xgboost4j"})
   public String engine;

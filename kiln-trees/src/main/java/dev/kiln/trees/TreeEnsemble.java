@@ -81,6 +81,23 @@ final class TreeEnsemble {
   private final Packed packed;
 
   /**
+   * The SIMD evaluator ({@link VectorForest}) for batches of {@value #LANES} / 2 rows or more, or
+   * null: categorical splits, trees deeper than {@link VectorForest#MAX_DEPTH}, or the Vector API
+   * module not in the JVM ({@code --add-modules=jdk.incubator.vector}); then {@link Packed} runs.
+   */
+  private final LaneEvaluator vector;
+
+  /** Whether {@code jdk.incubator.vector} is resolved; if not, {@link VectorForest} never loads. */
+  private static final boolean VECTOR_API =
+      ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
+  /** An evaluator over a range of rows and trees, adding to the rows' margins in tree order. */
+  interface LaneEvaluator {
+    void accumulate(
+        float[] x, int from, int to, int treeBegin, int treeEnd, float[] out, int nf, int ng);
+  }
+
+  /**
    * Categorical splits' sets: node {@code n}'s set is bits {@code [0, 32 * words[n])} of {@code
    * bits} from word {@code offset[n]}, bit {@code c & 31} of word {@code c >> 5} for category c.
    */
@@ -159,6 +176,36 @@ final class TreeEnsemble {
     this.missing = missing;
     this.categories = categories;
     this.packed = categories == null ? Packed.of(this) : null;
+    this.vector =
+        categories == null && VECTOR_API
+            ? VectorForest.of(treeRoot, treeGroup, feature, value, left, right, missing)
+            : null;
+  }
+
+  /** The same model without the SIMD evaluator (the scalar {@link Packed} path); for tests. */
+  private TreeEnsemble(TreeEnsemble e) {
+    this.numFeatures = e.numFeatures;
+    this.numGroups = e.numGroups;
+    this.treeRoot = e.treeRoot;
+    this.treeGroup = e.treeGroup;
+    this.feature = e.feature;
+    this.value = e.value;
+    this.left = e.left;
+    this.right = e.right;
+    this.missing = e.missing;
+    this.categories = e.categories;
+    this.packed = e.packed;
+    this.vector = null;
+  }
+
+  /** This model evaluated without {@link VectorForest}; for tests of the scalar paths. */
+  TreeEnsemble scalar() {
+    return new TreeEnsemble(this);
+  }
+
+  /** Whether {@link VectorForest} evaluates batches of this model; for tests. */
+  boolean isVectorized() {
+    return vector != null;
   }
 
   /** Whether the fast path ({@link Packed}) evaluates this model; for tests. */
@@ -224,7 +271,9 @@ final class TreeEnsemble {
 
   /** Adds the leaves of trees {@code [treeBegin, treeEnd)} for rows {@code [from, to)}. */
   private void accumulate(float[] x, int from, int to, int treeBegin, int treeEnd, float[] out) {
-    if (packed != null) {
+    if (vector != null && to - from >= LANES / 2) {
+      vector.accumulate(x, from, to, treeBegin, treeEnd, out, numFeatures, numGroups);
+    } else if (packed != null) {
       packed.accumulate(x, from, to, treeBegin, treeEnd, out, numFeatures, numGroups);
     } else if (categories != null) {
       accumulateWithCategories(x, from, to, treeBegin, treeEnd, out);
@@ -339,7 +388,7 @@ final class TreeEnsemble {
    *       tests for NaN and reads {@code defaultLeft}.
    * </ul>
    */
-  private static final class Packed {
+  static final class Packed {
     /** Per-thread scratch: lane node indices and the row block's keys; grown, never per call. */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 

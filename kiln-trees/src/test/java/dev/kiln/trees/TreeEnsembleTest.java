@@ -114,9 +114,12 @@ class TreeEnsembleTest {
       RandomTree[] trees = randomForest(rnd, 1 + rnd.nextInt(30));
       float[] x = randomRows(rnd, 200);
 
-      float[] flat = flatten(trees).margins(x, 200, 0, trees.length, 0.25f);
+      TreeEnsemble ensemble = flatten(trees);
+      float[] flat = ensemble.margins(x, 200, 0, trees.length, 0.25f);
+      float[] scalar = ensemble.scalar().margins(x, 200, 0, trees.length, 0.25f);
 
       assertThat(flat).as("trial %d", trial).isEqualTo(naive(trees, x, 200, 0.25f));
+      assertThat(scalar).as("trial %d, scalar", trial).isEqualTo(flat);
     }
   }
 
@@ -182,6 +185,9 @@ class TreeEnsembleTest {
 
       assertThat(ensemble.isPacked()).isTrue();
       assertThat(m).as("trial %d", trial).isEqualTo(naive(trees, x, rows, -0.5f));
+      assertThat(ensemble.scalar().margins(x, rows, 0, trees.length, -0.5f))
+          .as("trial %d, scalar", trial)
+          .isEqualTo(m);
     }
   }
 
@@ -248,6 +254,26 @@ class TreeEnsembleTest {
     for (int r = 0; r < x.length; r++) {
       // x = r - 0.5 goes right at splits d < r - 0.5 and left at the first d >= r: leaf d = r.
       assertThat(m[r]).as("row %d", r).isEqualTo(r == 0 ? 0f : r <= depth - 1 ? r : 1000f);
+    }
+  }
+
+  @Test
+  void margins_shallowTreesWithSimd_equalNaiveWalkAndScalarPath() {
+    // Trees of at most 19 nodes, filtered to depth <= 12, so the SIMD evaluator takes them.
+    SplittableRandom rnd = new SplittableRandom(11);
+    for (int trial = 0; trial < 30; trial++) {
+      RandomTree[] trees = randomForest(rnd, 1 + rnd.nextInt(30));
+      TreeEnsemble ensemble = flatten(trees);
+      if (!ensemble.isVectorized()) {
+        continue;
+      }
+      int rows = 8 + rnd.nextInt(600);
+      float[] x = randomRows(rnd, rows);
+
+      float[] m = ensemble.margins(x, rows, 0, trees.length, 0.125f);
+
+      assertThat(m).as("trial %d", trial).isEqualTo(naive(trees, x, rows, 0.125f));
+      assertThat(ensemble.scalar().margins(x, rows, 0, trees.length, 0.125f)).isEqualTo(m);
     }
   }
 
