@@ -4,60 +4,26 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Runs kiln bench against {@link StubServer}. Loads are small and bounds generous: these check
  * behaviour (what is measured from where), not speed, on a possibly loaded 2-core machine.
  */
-class BenchRunIT {
-  @TempDir Path dir;
-  StubServer stub;
-  final ByteArrayOutputStream out = new ByteArrayOutputStream();
-
-  @BeforeEach
-  void start() throws IOException {
-    stub = new StubServer();
-  }
-
-  @AfterEach
-  void stop() {
-    stub.close();
-  }
-
-  private int bench(String... extra) {
-    List<String> args =
-        new ArrayList<>(
-            List.of(
-                "--target",
-                stub.url(),
-                "--model",
-                "m",
-                "--warmup",
-                "0s",
-                "--quiet",
-                "--out",
-                dir.toString()));
-    args.addAll(List.of(extra));
-    PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
-    return BenchMain.execute(ps, ps, args.toArray(String[]::new));
+class BenchRunIT extends AgainstStub {
+  @Override
+  List<String> defaults() {
+    return List.of("--warmup", "0s");
   }
 
   private JsonNode step() throws IOException {
-    return new ObjectMapper().readTree(dir.resolve("report.json").toFile()).path("steps").get(0);
+    return report().path("steps").get(0);
   }
 
   @Test

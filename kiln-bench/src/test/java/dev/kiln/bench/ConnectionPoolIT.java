@@ -3,59 +3,29 @@ package dev.kiln.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The raw client's fixed connection pool and the open-loop backlog, against {@link StubServer}. The
  * stub's delays make the expected figures lower bounds that a slow, loaded machine can only push
  * further, so the assertions hold however busy the two cores are.
  */
-class ConnectionPoolIT {
-  @TempDir Path dir;
-  StubServer stub;
-  final ByteArrayOutputStream out = new ByteArrayOutputStream();
-
-  @BeforeEach
-  void start() throws IOException {
-    stub = new StubServer();
+class ConnectionPoolIT extends AgainstStub {
+  @Override
+  List<String> defaults() {
+    return List.of("--warmup", "0s");
   }
 
-  @AfterEach
-  void stop() {
-    stub.close();
-  }
-
-  private JsonNode bench(String... extra) throws IOException {
-    List<String> args =
-        new ArrayList<>(
-            List.of(
-                "--target",
-                stub.url(),
-                "--model",
-                "m",
-                "--warmup",
-                "0s",
-                "--quiet",
-                "--out",
-                dir.toString()));
-    args.addAll(List.of(extra));
-    PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
-    int exit = BenchMain.execute(ps, ps, args.toArray(String[]::new));
+  private JsonNode run(String... extra) throws IOException {
+    int exit = bench(extra);
     assertThat(exit).as(out.toString()).isZero();
-    return new ObjectMapper().readTree(dir.resolve("report.json").toFile()).path("steps").get(0);
+    return report().path("steps").get(0);
   }
 
   @Test
@@ -64,7 +34,7 @@ class ConnectionPoolIT {
     stub.delay(Duration.ofMillis(50)); // 2 connections serve at most 40 req/s; 100 are offered
 
     JsonNode s =
-        bench("--rate", "100", "--duration", "1s", "--connections", "2", "--max-backlog", "1000");
+        run("--rate", "100", "--duration", "1s", "--connections", "2", "--max-backlog", "1000");
 
     assertThat(s.path("scheduled").asLong()).isEqualTo(100);
     assertThat(s.path("dropped").asLong()).isZero();
@@ -84,7 +54,7 @@ class ConnectionPoolIT {
     stub.delay(Duration.ofMillis(100)); // 2 connections serve at most 20 req/s
 
     JsonNode s =
-        bench("--rate", "100", "--duration", "1s", "--connections", "2", "--max-backlog", "5");
+        run("--rate", "100", "--duration", "1s", "--connections", "2", "--max-backlog", "5");
 
     // At most 2 in flight + 5 waiting + 20 req/s x the time the schedule took (1 s, 3 s even if
     // the scheduler thread were starved for 2 s) can be sent; the rest of 100 are dropped.
@@ -96,7 +66,7 @@ class ConnectionPoolIT {
 
   @Test
   void closedLoop_rawClient_keepsOneConnectionPerClient() throws IOException {
-    JsonNode s = bench("--concurrency", "3", "--duration", "1s");
+    JsonNode s = run("--concurrency", "3", "--duration", "1s");
 
     assertThat(s.path("ok").asLong()).isGreaterThan(3);
     assertThat(s.path("errors").asLong()).isZero();
@@ -107,7 +77,7 @@ class ConnectionPoolIT {
   void openLoop_chunkedResponses_parsedWithServerTimings() throws IOException {
     stub.chunked();
 
-    JsonNode s = bench("--rate", "50", "--duration", "1s");
+    JsonNode s = run("--rate", "50", "--duration", "1s");
 
     assertThat(s.path("ok").asLong()).isEqualTo(50);
     assertThat(s.at("/server_ms/compute/count").asLong()).isEqualTo(50);
@@ -118,7 +88,7 @@ class ConnectionPoolIT {
   void timeout_serverTooSlow_failsAsHttpTimeoutException() throws IOException {
     stub.delay(Duration.ofSeconds(3));
 
-    JsonNode s = bench("--rate", "5", "--duration", "1s", "--timeout", "300ms");
+    JsonNode s = run("--rate", "5", "--duration", "1s", "--timeout", "300ms");
 
     assertThat(s.path("ok").asLong()).isZero();
     assertThat(s.at("/outcomes/HttpTimeoutException").asLong()).isEqualTo(5);
@@ -131,7 +101,7 @@ class ConnectionPoolIT {
         "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[1,2,3,4]}]}";
     Files.writeString(body, json);
 
-    JsonNode s = bench("--concurrency", "1", "--duration", "1s", "--body", body.toString());
+    JsonNode s = run("--concurrency", "1", "--duration", "1s", "--body", body.toString());
 
     assertThat(s.path("ok").asLong()).isPositive();
     assertThat(new String(stub.lastBody(), StandardCharsets.UTF_8)).isEqualTo(json);
@@ -139,7 +109,7 @@ class ConnectionPoolIT {
 
   @Test
   void openaiStream_tokenTimings_recordedPerChunk() throws IOException {
-    JsonNode s = bench("--protocol", "openai", "--stream", "--rate", "5", "--duration", "1s");
+    JsonNode s = run("--protocol", "openai", "--stream", "--rate", "5", "--duration", "1s");
 
     long ok = s.path("ok").asLong();
     assertThat(ok).isEqualTo(5);
@@ -159,7 +129,7 @@ class ConnectionPoolIT {
 
   @Test
   void virtualIoThreads_openLoop_sameResult() throws IOException {
-    JsonNode s = bench("--io-threads", "virtual", "--rate", "50", "--duration", "1s");
+    JsonNode s = run("--io-threads", "virtual", "--rate", "50", "--duration", "1s");
 
     assertThat(s.path("ok").asLong()).isEqualTo(50);
     assertThat(s.path("connections_opened").asLong()).isBetween(1L, 64L);
@@ -167,7 +137,7 @@ class ConnectionPoolIT {
 
   @Test
   void jdkClient_openLoop_stillWorks() throws IOException {
-    JsonNode s = bench("--client", "jdk", "--rate", "50", "--duration", "1s");
+    JsonNode s = run("--client", "jdk", "--rate", "50", "--duration", "1s");
 
     assertThat(s.path("ok").asLong()).isEqualTo(50);
     assertThat(s.path("client").asText()).isEqualTo("jdk");

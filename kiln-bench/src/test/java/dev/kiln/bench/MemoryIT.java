@@ -4,56 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Server memory sampling against {@link StubServer}, whose /metrics can report a growing RSS. */
-class MemoryIT {
-  @TempDir Path dir;
-  StubServer stub;
-  final ByteArrayOutputStream out = new ByteArrayOutputStream();
-
-  @BeforeEach
-  void start() throws IOException {
-    stub = new StubServer();
-  }
-
-  @AfterEach
-  void stop() {
-    stub.close();
-  }
-
-  private int bench(String... extra) {
-    List<String> args =
-        new ArrayList<>(
-            List.of(
-                "--target",
-                stub.url(),
-                "--model",
-                "m",
-                "--rate",
-                "50",
-                "--quiet",
-                "--out",
-                dir.toString()));
-    args.addAll(List.of(extra));
-    PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
-    return BenchMain.execute(ps, ps, args.toArray(String[]::new));
-  }
-
-  private JsonNode report() throws IOException {
-    return new ObjectMapper().readTree(dir.resolve("report.json").toFile());
+class MemoryIT extends AgainstStub {
+  @Override
+  List<String> defaults() {
+    return List.of("--rate", "50");
   }
 
   @Test

@@ -3,8 +3,6 @@ package dev.kiln.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -12,49 +10,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Sweeps over batch size, input length and load level, one step per combination. */
-class SweepIT {
-  @TempDir Path dir;
-  StubServer stub;
-  final ByteArrayOutputStream out = new ByteArrayOutputStream();
-
-  @BeforeEach
-  void start() throws IOException {
-    stub = new StubServer();
-  }
-
-  @AfterEach
-  void stop() {
-    stub.close();
-  }
-
-  private int bench(String... extra) {
-    List<String> args =
-        new ArrayList<>(
-            List.of(
-                "--target",
-                stub.url(),
-                "--model",
-                "m",
-                "--quiet",
-                "--warmup",
-                "0s",
-                "--memory",
-                "off",
-                "--out",
-                dir.toString()));
-    args.addAll(List.of(extra));
-    PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
-    return BenchMain.execute(ps, ps, args.toArray(String[]::new));
-  }
-
-  private JsonNode report() throws IOException {
-    return new ObjectMapper().readTree(dir.resolve("report.json").toFile());
+class SweepIT extends AgainstStub {
+  @Override
+  List<String> defaults() {
+    return List.of("--warmup", "0s", "--memory", "off");
   }
 
   @Test
