@@ -78,11 +78,7 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
    * at most {@code maxQueue} requests waiting for admission.
    */
   static Gpt2Model load(Path weights, Path tokenizerDir, int threads) {
-    return load(weights, tokenizerDir, threads, LlmRuntime.DEFAULT_MAX_QUEUE);
-  }
-
-  static Gpt2Model load(Path weights, Path tokenizerDir, int threads, int maxQueue) {
-    return load(weights, tokenizerDir, threads, maxQueue, 0);
+    return load(weights, tokenizerDir, threads, LlmRuntime.DEFAULT_MAX_QUEUE, 0);
   }
 
   static Gpt2Model load(
