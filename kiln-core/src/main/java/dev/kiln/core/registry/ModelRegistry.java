@@ -198,14 +198,41 @@ public final class ModelRegistry implements AutoCloseable {
     listeners.add(modelChanged);
   }
 
+  /**
+   * Tells the listeners that {@code name} changed, and every ensemble that calls it, directly or
+   * through another ensemble: an ensemble's answers are computed by whatever versions its members
+   * serve, so a member's reload changes them too (its cached answers must go with the member's).
+   */
   private void fireChanged(String name) {
-    for (var l : listeners) {
-      try {
-        l.accept(name);
-      } catch (RuntimeException e) {
-        LOG.log(Level.WARNING, "model change listener failed", e);
+    var changed = new java.util.LinkedHashSet<String>();
+    var pending = new java.util.ArrayDeque<String>(List.of(name));
+    while (!pending.isEmpty()) {
+      String m = pending.poll();
+      if (changed.add(m)) {
+        pending.addAll(ensemblesCalling(m));
       }
     }
+    for (String m : changed) {
+      for (var l : listeners) {
+        try {
+          l.accept(m);
+        } catch (RuntimeException e) {
+          LOG.log(Level.WARNING, "model change listener failed", e);
+        }
+      }
+    }
+  }
+
+  private List<String> ensemblesCalling(String member) {
+    var out = new ArrayList<String>();
+    models.forEach(
+        (n, e) -> {
+          ModelConfig c = e.config;
+          if (c != null && c.ensemble() != null && c.ensemble().members().contains(member)) {
+            out.add(n);
+          }
+        });
+    return out;
   }
 
   private void syncEntry(String name, Path dir, Entry entry, boolean retryFailed) {

@@ -108,6 +108,34 @@ class EnsembleRegistryTest {
   }
 
   @Test
+  void memberReload_tellsListenersTheEnsemblesThatCallIt_soTheirCachedAnswersGo()
+      throws IOException {
+    // b-ens calls a-ens, which calls m1 and m2: a new m1 changes the answers of all three.
+    write("b-ens/config.yaml", "ensemble: {members: [a-ens]}\n");
+    Files.createDirectories(dir.resolve("b-ens/1"));
+    registry.rescan();
+    var changed = new java.util.concurrent.CopyOnWriteArrayList<String>();
+    registry.addListener(changed::add);
+
+    write("m1/5/m", "");
+    registry.rescan();
+
+    assertThat(changed).containsExactlyInAnyOrder("m1", "a-ens", "b-ens");
+  }
+
+  @Test
+  void memberReload_leavesModelsThatDoNotCallIt_alone() throws IOException {
+    registry.rescan();
+    var changed = new java.util.concurrent.CopyOnWriteArrayList<String>();
+    registry.addListener(changed::add);
+
+    write("m2/4/m", "");
+    registry.rescan();
+
+    assertThat(changed).containsExactly("m2", "a-ens");
+  }
+
+  @Test
   void rescan_failedEnsembleWhoseMemberArrives_loadsAtTheNextPoll() throws IOException {
     write("a-ens/config.yaml", "ensemble: {members: [m9, m1]}\n");
     registry.rescan();
