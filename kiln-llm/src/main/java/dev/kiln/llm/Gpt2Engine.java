@@ -42,17 +42,17 @@ final class Gpt2Engine {
   private final float[] att; // [R, d] attention output, heads side by side
   private final float[] hidden; // [R, 4d] MLP hidden layer
   private final float[][] scores; // [workers][P] attention weights, one row per worker
-  private final float[][] scratch; // [workers][16] kernel tile results
+  private final float[][] scratch; // [workers][PANEL] kernel tiles and packed weights
   private final float[] positionRow; // [d] a position embedding row, dequantised
   private final KvCache[] rowCache; // [R] the cache each row belongs to
   private final int[] rowPosition; // [R] each row's position in its sequence
   private final float[][] logits; // [maxLogits][vocab]
-  private final KvCache own; // forward()'s single sequence
+  private KvCache own; // forward()'s single sequence, made on first use (the server never uses it)
   private final KvCache[] ownCaches = new KvCache[1];
   private final int[][] ownTokens = new int[1][];
   private final int[] ownFrom = new int[1];
   private final int[] ownCount = new int[1];
-  private final int[] ownLogits = {0};
+  private final int[] ownLogits = new int[1];
 
   // Parameters of the current parallel step, read by the preallocated tasks below. Plain fields
   // are safe: Workers.run publishes them to the helpers through a volatile write.
@@ -78,8 +78,8 @@ final class Gpt2Engine {
   }
 
   /**
-   * An engine whose steps hold at most {@code maxRows} rows (at least the context, so that {@link
-   * #forward} can take a whole prompt) and at most {@code maxLogits} segments that want logits.
+   * An engine whose steps hold at most {@code maxRows} rows and at most {@code maxLogits} segments
+   * that want logits; its buffers are sized for that, about {@code 40 * d} bytes a row.
    */
   Gpt2Engine(Gpt2Config config, Gpt2Weights weights, Workers workers, int maxRows, int maxLogits) {
     this.c = config;
@@ -87,7 +87,9 @@ final class Gpt2Engine {
     this.workers = workers;
     int p = c.positions();
     int d = c.embedding();
-    int r = Math.max(maxRows, p);
+    // Steps are as wide as the scheduler needs (its sequences plus a prefill chunk), not the
+    // context: forward() takes a longer prompt in chunks of this many rows.
+    int r = Math.max(maxRows, 1);
     this.maxRows = r;
     x = new float[r * d];
     xn = new float[r * d];
@@ -95,12 +97,11 @@ final class Gpt2Engine {
     att = new float[r * d];
     hidden = new float[r * 4 * d];
     scores = new float[workers.count()][p];
-    scratch = new float[workers.count()][16];
+    scratch = new float[workers.count()][Math.max(16, Kernels.PANEL)];
     positionRow = new float[d];
     rowCache = new KvCache[r];
     rowPosition = new int[r];
     logits = new float[Math.max(maxLogits, 1)][c.vocabularySize()];
-    own = new KvCache(c);
   }
 
   Gpt2Config config() {
@@ -113,12 +114,14 @@ final class Gpt2Engine {
 
   /** Tokens already in {@link #forward}'s cache. */
   int length() {
-    return own.length;
+    return own == null ? 0 : own.length;
   }
 
   /** Forgets {@link #forward}'s sequence, so the next call starts a new one at position 0. */
   void reset() {
-    own.length = 0;
+    if (own != null) {
+      own.length = 0;
+    }
   }
 
   /**
@@ -126,11 +129,20 @@ final class Gpt2Engine {
    * returns the logits after the last of them (a shared buffer, valid until the next call).
    */
   float[] forward(int[] tokens, int from, int count) {
+    if (own == null) {
+      own = new KvCache(c);
+    }
     ownCaches[0] = own;
     ownTokens[0] = tokens;
-    ownFrom[0] = from;
-    ownCount[0] = count;
-    step(1, ownCaches, ownTokens, ownFrom, ownCount, ownLogits);
+    // In steps of at most maxRows rows: rows do not depend on the step they run in.
+    for (int done = 0; done < count; ) {
+      int n = Math.min(maxRows, count - done);
+      ownFrom[0] = from + done;
+      ownCount[0] = n;
+      ownLogits[0] = done + n == count ? 0 : -1;
+      step(1, ownCaches, ownTokens, ownFrom, ownCount, ownLogits);
+      done += n;
+    }
     return logits[0];
   }
 
@@ -264,9 +276,7 @@ final class Gpt2Engine {
     if (mmGelu) {
       for (int t = 0; t < mmRows; t++) {
         int row = t * mmOutDim;
-        for (int j = from; j < to; j++) {
-          mmOut[row + j] = Kernels.gelu(mmOut[row + j]);
-        }
+        Kernels.gelu(mmOut, row + from, row + to);
       }
     }
   }

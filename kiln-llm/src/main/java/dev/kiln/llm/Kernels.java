@@ -21,11 +21,32 @@ final class Kernels {
   private Kernels() {}
 
   /**
+   * Input features per pass of {@link #matmul}'s multi-row tiles: a block of 64 weight rows by 4
+   * column vectors is 16 KB, which stays in L1 while every row tile of the step reuses it.
+   */
+  static final int K_BLOCK = 64;
+
+  /** Floats of the per-worker scratch {@link #matmul} packs a block of weights into. */
+  static final int PANEL = K_BLOCK * 4 * LANES;
+
+  /**
    * Columns {@code [colFrom, colTo)} of {@code out = x @ W + bias} (plus {@code out}'s old value
    * when {@code accumulate}, which is how the residual additions are fused in) for {@code rows}
    * rows of {@code x} at once. {@code W} is Conv1D-shaped {@code [in, outDim]}, so for each input
    * feature i the kernel broadcasts x[t, i] and adds it times the contiguous row W[i, j..] into
-   * four vector accumulators: four independent FMA chains per column block.
+   * vector accumulators.
+   *
+   * <p>Every output element is the single chain {@code (old +) bias + x[t, 0] w[0, j] + x[t, 1]
+   * w[1, j] + ...} in order i, whichever loop computes it, so a row's result does not depend on how
+   * many rows run with it (batched steps equal single-stream ones, bit for bit). One to three rows
+   * (decode) stream the weights once per row in 1 x 4 vector steps. From four rows on, the columns
+   * are taken 4 vectors at a time and the input features in blocks of {@link #K_BLOCK}: the chains
+   * start in {@code out} (bias, plus the residual), and for each block every 4-row tile adds its
+   * share, so the block of weights is fetched from memory once and then read from L1 by all the
+   * tiles (the 3072-wide MLP matrices otherwise stream a 768 KB column block past L1 per tile). The
+   * block is first copied into {@code panel} ({@link #PANEL} floats, the worker's own): in the file
+   * its rows lie a multiple of 1 KB apart (3 or 12 KB), so they all fall into the same few L1 sets
+   * and evict each other; packed, they are 16 contiguous KB.
    */
   static void matmul(
       float[] out,
@@ -37,225 +58,172 @@ final class Kernels {
       int outDim,
       boolean accumulate,
       int colFrom,
-      int colTo) {
+      int colTo,
+      float[] panel) {
     int j = colFrom;
     for (; j + 4 * LANES <= colTo; j += 4 * LANES) {
-      int t = 0;
-      for (; t + 4 <= rows; t += 4) {
-        if (accumulate) {
-          tile4x4Add(out, x, t, in, w, bias, outDim, j);
-        } else {
-          tile4x4Set(out, x, t, in, w, bias, outDim, j);
+      if (rows < 4) {
+        for (int t = 0; t < rows; t++) {
+          start(out, t * outDim + j, bias, j, accumulate);
+          row1x4(out, x, t, in, w, outDim, j, 0, in);
         }
+        continue;
       }
-      for (; t < rows; t++) {
-        int o = t * outDim + j;
-        FloatVector a0 = FloatVector.fromArray(SPECIES, bias, j);
-        FloatVector a1 = FloatVector.fromArray(SPECIES, bias, j + LANES);
-        FloatVector a2 = FloatVector.fromArray(SPECIES, bias, j + 2 * LANES);
-        FloatVector a3 = FloatVector.fromArray(SPECIES, bias, j + 3 * LANES);
-        int xr = t * in;
-        for (int i = 0; i < in; i++) {
-          FloatVector xi = FloatVector.broadcast(SPECIES, x[xr + i]);
+      for (int t = 0; t < rows; t++) {
+        start(out, t * outDim + j, bias, j, accumulate);
+      }
+      for (int k0 = 0; k0 < in; k0 += K_BLOCK) {
+        int k1 = Math.min(in, k0 + K_BLOCK);
+        for (int i = k0; i < k1; i++) {
           long base = ((long) i * outDim + j) * Float.BYTES;
-          a0 = FloatVector.fromMemorySegment(SPECIES, w, base, LE).fma(xi, a0);
-          a1 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 4L, LE).fma(xi, a1);
-          a2 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 8L, LE).fma(xi, a2);
-          a3 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 12L, LE).fma(xi, a3);
+          MemorySegment.copy(w, SafeTensors.F32, base, panel, (i - k0) * 4 * LANES, 4 * LANES);
         }
-        if (accumulate) {
-          a0 = a0.add(FloatVector.fromArray(SPECIES, out, o));
-          a1 = a1.add(FloatVector.fromArray(SPECIES, out, o + LANES));
-          a2 = a2.add(FloatVector.fromArray(SPECIES, out, o + 2 * LANES));
-          a3 = a3.add(FloatVector.fromArray(SPECIES, out, o + 3 * LANES));
+        int t = 0;
+        for (; t + 4 <= rows; t += 4) {
+          tile4x4(out, x, t, in, panel, outDim, j, k0, k1);
         }
-        a0.intoArray(out, o);
-        a1.intoArray(out, o + LANES);
-        a2.intoArray(out, o + 2 * LANES);
-        a3.intoArray(out, o + 3 * LANES);
+        for (; t < rows; t++) {
+          row1x4(out, x, t, in, w, outDim, j, k0, k1);
+        }
       }
     }
     for (; j + LANES <= colTo; j += LANES) {
       for (int t = 0; t < rows; t++) {
         int o = t * outDim + j;
         FloatVector a = FloatVector.fromArray(SPECIES, bias, j);
+        if (accumulate) {
+          a = FloatVector.fromArray(SPECIES, out, o).add(a);
+        }
         for (int i = 0; i < in; i++) {
           long base = ((long) i * outDim + j) * Float.BYTES;
           FloatVector xi = FloatVector.broadcast(SPECIES, x[t * in + i]);
           a = FloatVector.fromMemorySegment(SPECIES, w, base, LE).fma(xi, a);
-        }
-        if (accumulate) {
-          a = a.add(FloatVector.fromArray(SPECIES, out, o));
         }
         a.intoArray(out, o);
       }
     }
     for (; j < colTo; j++) {
       for (int t = 0; t < rows; t++) {
-        float a = bias[j];
+        float a = accumulate ? out[t * outDim + j] + bias[j] : bias[j];
         for (int i = 0; i < in; i++) {
-          a += x[t * in + i] * w.getAtIndex(SafeTensors.F32, (long) i * outDim + j);
+          a = Math.fma(x[t * in + i], w.getAtIndex(SafeTensors.F32, (long) i * outDim + j), a);
         }
-        out[t * outDim + j] = accumulate ? out[t * outDim + j] + a : a;
+        out[t * outDim + j] = a;
       }
     }
   }
 
-  /**
-   * Rows {@code [t, t + 4)} by columns {@code [j, j + 4 * LANES)} of {@link #matmul}: a register
-   * tile of 16 accumulators (4 activation rows times 4 column vectors). Per input feature i it
-   * loads 4 weight vectors once and broadcasts 4 activation values, 16 FMAs per 4 loads instead of
-   * 4. Each element is the same chain {@code bias + sum_i x[t, i] w[i, j]} in order i as the
-   * one-row loop, so the result is bit-identical to it (batched steps equal single-stream ones).
-   * Two copies, storing and accumulating, without a branch: one method holding both kinds of store
-   * (or 6 rows of accumulators) is more than C2 keeps unboxed, and it ran 6-8x slower.
-   */
-  private static void tile4x4Set(
-      float[] out, float[] x, int t, int in, MemorySegment w, float[] bias, int outDim, int j) {
-    FloatVector b0 = FloatVector.fromArray(SPECIES, bias, j);
-    FloatVector b1 = FloatVector.fromArray(SPECIES, bias, j + LANES);
-    FloatVector b2 = FloatVector.fromArray(SPECIES, bias, j + 2 * LANES);
-    FloatVector b3 = FloatVector.fromArray(SPECIES, bias, j + 3 * LANES);
-    FloatVector a00 = b0, a01 = b1, a02 = b2, a03 = b3;
-    FloatVector a10 = b0, a11 = b1, a12 = b2, a13 = b3;
-    FloatVector a20 = b0, a21 = b1, a22 = b2, a23 = b3;
-    FloatVector a30 = b0, a31 = b1, a32 = b2, a33 = b3;
-    int x0 = (t + 0) * in;
-    int x1 = (t + 1) * in;
-    int x2 = (t + 2) * in;
-    int x3 = (t + 3) * in;
-    long stride = (long) outDim * Float.BYTES;
-    long base = (long) j * Float.BYTES;
-    for (int i = 0; i < in; i++, base += stride) {
-      FloatVector w0 = FloatVector.fromMemorySegment(SPECIES, w, base, LE);
-      FloatVector w1 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 4L, LE);
-      FloatVector w2 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 8L, LE);
-      FloatVector w3 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 12L, LE);
-      FloatVector v0 = FloatVector.broadcast(SPECIES, x[x0 + i]);
-      a00 = w0.fma(v0, a00);
-      a01 = w1.fma(v0, a01);
-      a02 = w2.fma(v0, a02);
-      a03 = w3.fma(v0, a03);
-      FloatVector v1 = FloatVector.broadcast(SPECIES, x[x1 + i]);
-      a10 = w0.fma(v1, a10);
-      a11 = w1.fma(v1, a11);
-      a12 = w2.fma(v1, a12);
-      a13 = w3.fma(v1, a13);
-      FloatVector v2 = FloatVector.broadcast(SPECIES, x[x2 + i]);
-      a20 = w0.fma(v2, a20);
-      a21 = w1.fma(v2, a21);
-      a22 = w2.fma(v2, a22);
-      a23 = w3.fma(v2, a23);
-      FloatVector v3 = FloatVector.broadcast(SPECIES, x[x3 + i]);
-      a30 = w0.fma(v3, a30);
-      a31 = w1.fma(v3, a31);
-      a32 = w2.fma(v3, a32);
-      a33 = w3.fma(v3, a33);
+  /** Starts the chains of {@code out[o, o + 4 * LANES)}: bias, plus the old value (residual). */
+  private static void start(float[] out, int o, float[] bias, int j, boolean accumulate) {
+    for (int k = 0; k < 4 * LANES; k += LANES) {
+      FloatVector b = FloatVector.fromArray(SPECIES, bias, j + k);
+      if (accumulate) {
+        b = FloatVector.fromArray(SPECIES, out, o + k).add(b);
+      }
+      b.intoArray(out, o + k);
     }
-    int o0 = (t + 0) * outDim + j;
-    a00.intoArray(out, o0);
-    a01.intoArray(out, o0 + LANES);
-    a02.intoArray(out, o0 + 2 * LANES);
-    a03.intoArray(out, o0 + 3 * LANES);
-    int o1 = (t + 1) * outDim + j;
-    a10.intoArray(out, o1);
-    a11.intoArray(out, o1 + LANES);
-    a12.intoArray(out, o1 + 2 * LANES);
-    a13.intoArray(out, o1 + 3 * LANES);
-    int o2 = (t + 2) * outDim + j;
-    a20.intoArray(out, o2);
-    a21.intoArray(out, o2 + LANES);
-    a22.intoArray(out, o2 + 2 * LANES);
-    a23.intoArray(out, o2 + 3 * LANES);
-    int o3 = (t + 3) * outDim + j;
-    a30.intoArray(out, o3);
-    a31.intoArray(out, o3 + LANES);
-    a32.intoArray(out, o3 + 2 * LANES);
-    a33.intoArray(out, o3 + 3 * LANES);
   }
 
-  private static void tile4x4Add(
-      float[] out, float[] x, int t, int in, MemorySegment w, float[] bias, int outDim, int j) {
-    FloatVector b0 = FloatVector.fromArray(SPECIES, bias, j);
-    FloatVector b1 = FloatVector.fromArray(SPECIES, bias, j + LANES);
-    FloatVector b2 = FloatVector.fromArray(SPECIES, bias, j + 2 * LANES);
-    FloatVector b3 = FloatVector.fromArray(SPECIES, bias, j + 3 * LANES);
-    FloatVector a00 = b0, a01 = b1, a02 = b2, a03 = b3;
-    FloatVector a10 = b0, a11 = b1, a12 = b2, a13 = b3;
-    FloatVector a20 = b0, a21 = b1, a22 = b2, a23 = b3;
-    FloatVector a30 = b0, a31 = b1, a32 = b2, a33 = b3;
-    int x0 = (t + 0) * in;
-    int x1 = (t + 1) * in;
-    int x2 = (t + 2) * in;
-    int x3 = (t + 3) * in;
+  /** Row t, columns {@code [j, j + 4 * LANES)}: adds input features {@code [k0, k1)} to out. */
+  private static void row1x4(
+      float[] out, float[] x, int t, int in, MemorySegment w, int outDim, int j, int k0, int k1) {
+    int o = t * outDim + j;
+    FloatVector a0 = FloatVector.fromArray(SPECIES, out, o);
+    FloatVector a1 = FloatVector.fromArray(SPECIES, out, o + LANES);
+    FloatVector a2 = FloatVector.fromArray(SPECIES, out, o + 2 * LANES);
+    FloatVector a3 = FloatVector.fromArray(SPECIES, out, o + 3 * LANES);
+    int xr = t * in;
     long stride = (long) outDim * Float.BYTES;
-    long base = (long) j * Float.BYTES;
-    for (int i = 0; i < in; i++, base += stride) {
-      FloatVector w0 = FloatVector.fromMemorySegment(SPECIES, w, base, LE);
-      FloatVector w1 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 4L, LE);
-      FloatVector w2 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 8L, LE);
-      FloatVector w3 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 12L, LE);
-      FloatVector v0 = FloatVector.broadcast(SPECIES, x[x0 + i]);
-      a00 = w0.fma(v0, a00);
-      a01 = w1.fma(v0, a01);
-      a02 = w2.fma(v0, a02);
-      a03 = w3.fma(v0, a03);
-      FloatVector v1 = FloatVector.broadcast(SPECIES, x[x1 + i]);
-      a10 = w0.fma(v1, a10);
-      a11 = w1.fma(v1, a11);
-      a12 = w2.fma(v1, a12);
-      a13 = w3.fma(v1, a13);
-      FloatVector v2 = FloatVector.broadcast(SPECIES, x[x2 + i]);
-      a20 = w0.fma(v2, a20);
-      a21 = w1.fma(v2, a21);
-      a22 = w2.fma(v2, a22);
-      a23 = w3.fma(v2, a23);
-      FloatVector v3 = FloatVector.broadcast(SPECIES, x[x3 + i]);
-      a30 = w0.fma(v3, a30);
-      a31 = w1.fma(v3, a31);
-      a32 = w2.fma(v3, a32);
-      a33 = w3.fma(v3, a33);
-    }
-    int o0 = (t + 0) * outDim + j;
-    a00.add(FloatVector.fromArray(SPECIES, out, o0)).intoArray(out, o0);
-    a01.add(FloatVector.fromArray(SPECIES, out, o0 + LANES)).intoArray(out, o0 + LANES);
-    a02.add(FloatVector.fromArray(SPECIES, out, o0 + 2 * LANES)).intoArray(out, o0 + 2 * LANES);
-    a03.add(FloatVector.fromArray(SPECIES, out, o0 + 3 * LANES)).intoArray(out, o0 + 3 * LANES);
-    int o1 = (t + 1) * outDim + j;
-    a10.add(FloatVector.fromArray(SPECIES, out, o1)).intoArray(out, o1);
-    a11.add(FloatVector.fromArray(SPECIES, out, o1 + LANES)).intoArray(out, o1 + LANES);
-    a12.add(FloatVector.fromArray(SPECIES, out, o1 + 2 * LANES)).intoArray(out, o1 + 2 * LANES);
-    a13.add(FloatVector.fromArray(SPECIES, out, o1 + 3 * LANES)).intoArray(out, o1 + 3 * LANES);
-    int o2 = (t + 2) * outDim + j;
-    a20.add(FloatVector.fromArray(SPECIES, out, o2)).intoArray(out, o2);
-    a21.add(FloatVector.fromArray(SPECIES, out, o2 + LANES)).intoArray(out, o2 + LANES);
-    a22.add(FloatVector.fromArray(SPECIES, out, o2 + 2 * LANES)).intoArray(out, o2 + 2 * LANES);
-    a23.add(FloatVector.fromArray(SPECIES, out, o2 + 3 * LANES)).intoArray(out, o2 + 3 * LANES);
-    int o3 = (t + 3) * outDim + j;
-    a30.add(FloatVector.fromArray(SPECIES, out, o3)).intoArray(out, o3);
-    a31.add(FloatVector.fromArray(SPECIES, out, o3 + LANES)).intoArray(out, o3 + LANES);
-    a32.add(FloatVector.fromArray(SPECIES, out, o3 + 2 * LANES)).intoArray(out, o3 + 2 * LANES);
-    a33.add(FloatVector.fromArray(SPECIES, out, o3 + 3 * LANES)).intoArray(out, o3 + 3 * LANES);
-  }
-
-  private static void store(
-      float[] out,
-      int o,
-      boolean accumulate,
-      FloatVector a0,
-      FloatVector a1,
-      FloatVector a2,
-      FloatVector a3) {
-    if (accumulate) {
-      a0 = a0.add(FloatVector.fromArray(SPECIES, out, o));
-      a1 = a1.add(FloatVector.fromArray(SPECIES, out, o + LANES));
-      a2 = a2.add(FloatVector.fromArray(SPECIES, out, o + 2 * LANES));
-      a3 = a3.add(FloatVector.fromArray(SPECIES, out, o + 3 * LANES));
+    long base = ((long) k0 * outDim + j) * Float.BYTES;
+    for (int i = k0; i < k1; i++, base += stride) {
+      FloatVector xi = FloatVector.broadcast(SPECIES, x[xr + i]);
+      a0 = FloatVector.fromMemorySegment(SPECIES, w, base, LE).fma(xi, a0);
+      a1 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 4L, LE).fma(xi, a1);
+      a2 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 8L, LE).fma(xi, a2);
+      a3 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 12L, LE).fma(xi, a3);
     }
     a0.intoArray(out, o);
     a1.intoArray(out, o + LANES);
     a2.intoArray(out, o + 2 * LANES);
     a3.intoArray(out, o + 3 * LANES);
+  }
+
+  /**
+   * Rows {@code [t, t + 4)} by columns {@code [j, j + 4 * LANES)}: adds input features {@code [k0,
+   * k1)} to the chains in out, in a register tile of 16 accumulators (4 activation rows times 4
+   * column vectors), the weights packed in {@code panel}. Per input feature it loads 4 weight
+   * vectors once and broadcasts 4 activation values: 16 FMAs per 8 loads, all from L1. One kind of
+   * store only: a method holding both a storing and an accumulating epilogue (or 24 accumulators)
+   * is more than C2 keeps unboxed, and that ran 6-8x slower.
+   */
+  private static void tile4x4(
+      float[] out, float[] x, int t, int in, float[] panel, int outDim, int j, int k0, int k1) {
+    int o0 = t * outDim + j;
+    int o1 = o0 + outDim;
+    int o2 = o1 + outDim;
+    int o3 = o2 + outDim;
+    FloatVector a00 = FloatVector.fromArray(SPECIES, out, o0);
+    FloatVector a01 = FloatVector.fromArray(SPECIES, out, o0 + LANES);
+    FloatVector a02 = FloatVector.fromArray(SPECIES, out, o0 + 2 * LANES);
+    FloatVector a03 = FloatVector.fromArray(SPECIES, out, o0 + 3 * LANES);
+    FloatVector a10 = FloatVector.fromArray(SPECIES, out, o1);
+    FloatVector a11 = FloatVector.fromArray(SPECIES, out, o1 + LANES);
+    FloatVector a12 = FloatVector.fromArray(SPECIES, out, o1 + 2 * LANES);
+    FloatVector a13 = FloatVector.fromArray(SPECIES, out, o1 + 3 * LANES);
+    FloatVector a20 = FloatVector.fromArray(SPECIES, out, o2);
+    FloatVector a21 = FloatVector.fromArray(SPECIES, out, o2 + LANES);
+    FloatVector a22 = FloatVector.fromArray(SPECIES, out, o2 + 2 * LANES);
+    FloatVector a23 = FloatVector.fromArray(SPECIES, out, o2 + 3 * LANES);
+    FloatVector a30 = FloatVector.fromArray(SPECIES, out, o3);
+    FloatVector a31 = FloatVector.fromArray(SPECIES, out, o3 + LANES);
+    FloatVector a32 = FloatVector.fromArray(SPECIES, out, o3 + 2 * LANES);
+    FloatVector a33 = FloatVector.fromArray(SPECIES, out, o3 + 3 * LANES);
+    int x0 = t * in;
+    int x1 = x0 + in;
+    int x2 = x1 + in;
+    int x3 = x2 + in;
+    for (int i = k0, p = 0; i < k1; i++, p += 4 * LANES) {
+      FloatVector w0 = FloatVector.fromArray(SPECIES, panel, p);
+      FloatVector w1 = FloatVector.fromArray(SPECIES, panel, p + LANES);
+      FloatVector w2 = FloatVector.fromArray(SPECIES, panel, p + 2 * LANES);
+      FloatVector w3 = FloatVector.fromArray(SPECIES, panel, p + 3 * LANES);
+      FloatVector v0 = FloatVector.broadcast(SPECIES, x[x0 + i]);
+      a00 = w0.fma(v0, a00);
+      a01 = w1.fma(v0, a01);
+      a02 = w2.fma(v0, a02);
+      a03 = w3.fma(v0, a03);
+      FloatVector v1 = FloatVector.broadcast(SPECIES, x[x1 + i]);
+      a10 = w0.fma(v1, a10);
+      a11 = w1.fma(v1, a11);
+      a12 = w2.fma(v1, a12);
+      a13 = w3.fma(v1, a13);
+      FloatVector v2 = FloatVector.broadcast(SPECIES, x[x2 + i]);
+      a20 = w0.fma(v2, a20);
+      a21 = w1.fma(v2, a21);
+      a22 = w2.fma(v2, a22);
+      a23 = w3.fma(v2, a23);
+      FloatVector v3 = FloatVector.broadcast(SPECIES, x[x3 + i]);
+      a30 = w0.fma(v3, a30);
+      a31 = w1.fma(v3, a31);
+      a32 = w2.fma(v3, a32);
+      a33 = w3.fma(v3, a33);
+    }
+    a00.intoArray(out, o0);
+    a01.intoArray(out, o0 + LANES);
+    a02.intoArray(out, o0 + 2 * LANES);
+    a03.intoArray(out, o0 + 3 * LANES);
+    a10.intoArray(out, o1);
+    a11.intoArray(out, o1 + LANES);
+    a12.intoArray(out, o1 + 2 * LANES);
+    a13.intoArray(out, o1 + 3 * LANES);
+    a20.intoArray(out, o2);
+    a21.intoArray(out, o2 + LANES);
+    a22.intoArray(out, o2 + 2 * LANES);
+    a23.intoArray(out, o2 + 3 * LANES);
+    a30.intoArray(out, o3);
+    a31.intoArray(out, o3 + LANES);
+    a32.intoArray(out, o3 + 2 * LANES);
+    a33.intoArray(out, o3 + 3 * LANES);
   }
 
   /**
@@ -372,8 +340,31 @@ final class Kernels {
 
   private static final double GELU_SCALE = Math.sqrt(2.0 / Math.PI);
 
+  private static final float GELU_CUBE = 0.044715f;
+
   /** GPT-2's gelu_new: {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}. */
   static float gelu(float x) {
     return (float) (0.5 * x * (1.0 + Math.tanh(GELU_SCALE * (x + 0.044715 * x * x * x))));
+  }
+
+  /**
+   * {@link #gelu} in place over {@code a[from, to)}, in fp32 as torch computes it, with the Vector
+   * API's tanh (an intrinsic; the scalar {@code Math.tanh} per element cost as much as a fifth of a
+   * prefill). The tail past the last whole vector takes the scalar formula.
+   */
+  static void gelu(float[] a, int from, int to) {
+    FloatVector half = FloatVector.broadcast(SPECIES, 0.5f);
+    FloatVector scale = FloatVector.broadcast(SPECIES, (float) GELU_SCALE);
+    FloatVector cube = FloatVector.broadcast(SPECIES, GELU_CUBE);
+    int i = from;
+    for (; i + LANES <= to; i += LANES) {
+      FloatVector v = FloatVector.fromArray(SPECIES, a, i);
+      FloatVector u = v.mul(v).mul(v).fma(cube, v).mul(scale);
+      FloatVector t = u.lanewise(VectorOperators.TANH);
+      v.mul(half).fma(t, v.mul(half)).intoArray(a, i);
+    }
+    for (; i < to; i++) {
+      a[i] = gelu(a[i]);
+    }
   }
 }

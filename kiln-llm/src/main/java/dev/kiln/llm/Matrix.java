@@ -24,7 +24,8 @@ sealed interface Matrix permits Matrix.Conv1d, RowMatrix {
   /**
    * Columns {@code [from, to)} of {@code out[t] = x[t] @ W + bias (+ out[t] when accumulate)} for
    * rows {@code t < rows}; {@code x} is {@code [rows, inputs]}, {@code out} {@code [rows,
-   * outputs]}, both dense; {@code scratch} is 16 floats of the calling worker's own.
+   * outputs]}, both dense; {@code scratch} is {@link Kernels#PANEL} floats of the calling worker's
+   * own.
    */
   void multiply(
       float[] out,
@@ -58,7 +59,7 @@ sealed interface Matrix permits Matrix.Conv1d, RowMatrix {
         int from,
         int to,
         float[] scratch) {
-      Kernels.matmul(out, x, rows, inputs, data, bias, outputs, accumulate, from, to);
+      Kernels.matmul(out, x, rows, inputs, data, bias, outputs, accumulate, from, to, scratch);
     }
   }
 }

@@ -40,9 +40,10 @@ class KernelsTest {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment ws = segment(arena, w);
       float[] y = previous.clone();
+      float[] panel = new float[Kernels.PANEL];
       int split = Workers.to(out, Kernels.LANES, 0, 2);
-      Kernels.matmul(y, x, rows, in, ws, bias, out, true, 0, split);
-      Kernels.matmul(y, x, rows, in, ws, bias, out, true, split, out);
+      Kernels.matmul(y, x, rows, in, ws, bias, out, true, 0, split, panel);
+      Kernels.matmul(y, x, rows, in, ws, bias, out, true, split, out, panel);
       for (int t = 0; t < rows; t++) {
         for (int j = 0; j < out; j++) {
           double expected = previous[t * out + j] + bias[j];
@@ -54,6 +55,93 @@ class KernelsTest {
               .isCloseTo((float) expected, within(1e-4f));
         }
       }
+    }
+  }
+
+  /** {@code (previous +) bias + x @ w} in double, for {@code [rows, in] x [in, out]}. */
+  private static double expected(
+      float[] previous, float[] x, float[] w, float[] bias, int in, int out, int t, int j) {
+    double e = (previous == null ? 0 : previous[t * out + j]) + bias[j];
+    for (int i = 0; i < in; i++) {
+      e += (double) x[t * in + i] * w[i * out + j];
+    }
+    return e;
+  }
+
+  @Test
+  void matmul_multiRowTilesOddSizes_equalScalarReference() {
+    // 15 rows: three 4-row tiles and 3 single rows; in spans two whole input blocks and a part;
+    // out has two 4-vector column blocks, one single vector and a scalar tail.
+    int rows = 15;
+    int in = 2 * Kernels.K_BLOCK + 37;
+    int out = 8 * Kernels.LANES + Kernels.LANES + 5;
+    float[] x = random(rows * in);
+    float[] w = random(in * out);
+    float[] bias = random(out);
+    float[] previous = random(rows * out);
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment ws = segment(arena, w);
+      float[] panel = new float[Kernels.PANEL];
+      for (boolean accumulate : new boolean[] {false, true}) {
+        float[] y = previous.clone();
+        int split = Workers.to(out, Kernels.LANES, 0, 2);
+        Kernels.matmul(y, x, rows, in, ws, bias, out, accumulate, 0, split, panel);
+        Kernels.matmul(y, x, rows, in, ws, bias, out, accumulate, split, out, panel);
+        for (int t = 0; t < rows; t++) {
+          for (int j = 0; j < out; j++) {
+            double e = expected(accumulate ? previous : null, x, w, bias, in, out, t, j);
+            assertThat(y[t * out + j])
+                .as("accumulate %s [%d, %d]", accumulate, t, j)
+                .isCloseTo((float) e, within(2e-4f));
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void matmul_rowsTogether_bitIdenticalToOneRowAtATime() {
+    // A batched prefill (tiles over input blocks) must give each row exactly what a decode step
+    // (one row, all inputs in one pass) gives it: batched generation equals single-stream.
+    int rows = 9;
+    int in = Kernels.K_BLOCK + 13;
+    int out = 4 * Kernels.LANES + 3;
+    float[] x = random(rows * in);
+    float[] bias = random(out);
+    float[] previous = random(rows * out);
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment ws = segment(arena, random(in * out));
+      float[] panel = new float[Kernels.PANEL];
+      for (boolean accumulate : new boolean[] {false, true}) {
+        float[] together = previous.clone();
+        Kernels.matmul(together, x, rows, in, ws, bias, out, accumulate, 0, out, panel);
+        for (int t = 0; t < rows; t++) {
+          float[] row = java.util.Arrays.copyOfRange(previous, t * out, (t + 1) * out);
+          float[] xt = java.util.Arrays.copyOfRange(x, t * in, (t + 1) * in);
+          Kernels.matmul(row, xt, 1, in, ws, bias, out, accumulate, 0, out, panel);
+          assertThat(java.util.Arrays.copyOfRange(together, t * out, (t + 1) * out))
+              .as("accumulate %s row %d", accumulate, t)
+              .containsExactly(row);
+        }
+      }
+    }
+  }
+
+  @Test
+  void gelu_vectorOddLength_equalsDoubleFormula() {
+    int n = 5 * Kernels.LANES + 7;
+    float[] a = new float[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = (i - n / 2) * 0.17f; // -6.9 .. 6.9, both tails of the curve
+    }
+    float[] y = a.clone();
+    Kernels.gelu(y, 2, n);
+    assertThat(y[0]).isEqualTo(a[0]);
+    assertThat(y[1]).isEqualTo(a[1]);
+    for (int i = 2; i < n; i++) {
+      double v = a[i];
+      double e = 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v)));
+      assertThat(y[i]).as("gelu(%s)", a[i]).isCloseTo((float) e, within(1e-6f));
     }
   }
 
