@@ -42,7 +42,7 @@ final class Gpt2Engine {
   private final float[] att; // [R, d] attention output, heads side by side
   private final float[] hidden; // [R, 4d] MLP hidden layer
   private final float[][] scores; // [workers][P] attention weights, one row per worker
-  private final float[][] scratch; // [workers][16] kernel tile results
+  private final float[][] scratch; // [workers][max(16, 4d)] kernel tile results, column sums
   private final float[] positionRow; // [d] a position embedding row, dequantised
   private final KvCache[] rowCache; // [R] the cache each row belongs to
   private final int[] rowPosition; // [R] each row's position in its sequence
@@ -95,7 +95,8 @@ final class Gpt2Engine {
     att = new float[r * d];
     hidden = new float[r * 4 * d];
     scores = new float[workers.count()][p];
-    scratch = new float[workers.count()][16];
+    // 16 for the row kernels' tile results, 4d for the column sums of a Conv1D decode step
+    scratch = new float[workers.count()][Math.max(16, 4 * c.embedding())];
     positionRow = new float[d];
     rowCache = new KvCache[r];
     rowPosition = new int[r];
@@ -205,8 +206,9 @@ final class Gpt2Engine {
       }
       stepRows = count;
       stepLayer = l;
-      // work: visible positions x d, twice (scores and the weighted sum of values)
-      workers.run(attentionTask, 2L * visible * d);
+      // work: visible positions x d, twice (scores and the weighted sum of values), plus an exp
+      // per score, which costs about as much as 64 multiply-adds
+      workers.run(attentionTask, (2L * d + 64L * c.heads()) * visible);
       matmul(x, att, count, d, b.attnProjWeight(), b.attnProjBias(), d, true, false);
 
       // MLP sub-block: LN_2, expand to 4d with gelu_new, project back, add to the residual.

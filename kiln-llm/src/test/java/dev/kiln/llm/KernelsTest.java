@@ -7,6 +7,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class KernelsTest {
   private static final Random RANDOM = new Random(11);
@@ -53,6 +55,65 @@ class KernelsTest {
               .as("[%d, %d]", t, j)
               .isCloseTo((float) expected, within(1e-4f));
         }
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource({"1, 16, true", "37, 21, false", "64, 85, true", "130, 48, false", "7, 3, true"})
+  void matvec_oneRow_bitIdenticalToMatmulAndCloseToScalarReference(
+      int in, int out, boolean accumulate) {
+    // odd widths and depths: the 4-feature steps, the last features, the scalar columns
+    float[] x = random(in);
+    float[] w = random(in * out);
+    float[] bias = random(out);
+    float[] previous = random(out);
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment ws = segment(arena, w);
+      float[] viaMatmul = previous.clone();
+      float[] viaMatvec = previous.clone();
+      float[] acc = new float[out];
+      int split = Workers.to(out, Kernels.LANES, 0, 2);
+      for (int[] range : new int[][] {{0, split}, {split, out}}) {
+        Kernels.matmul(viaMatmul, x, 1, in, ws, bias, out, accumulate, range[0], range[1]);
+        Kernels.matvec(viaMatvec, x, in, ws, bias, out, accumulate, range[0], range[1], acc);
+      }
+      assertThat(viaMatvec).containsExactly(viaMatmul);
+      for (int j = 0; j < out; j++) {
+        double expected = (accumulate ? previous[j] : 0) + bias[j];
+        for (int i = 0; i < in; i++) {
+          expected += (double) x[i] * w[i * out + j];
+        }
+        assertThat(viaMatvec[j]).as("[%d]", j).isCloseTo((float) expected, within(1e-4f));
+      }
+    }
+  }
+
+  @Test
+  void conv1dMultiply_oneRowWithColumnScratch_equalsFourRowTileRow() {
+    // The decode path (one row, scratch for column sums) against the 4-row tile of a batch.
+    int in = 48;
+    int out = 4 * Kernels.LANES;
+    float[] x = random(4 * in);
+    float[] w = random(in * out);
+    float[] bias = random(out);
+    try (Arena arena = Arena.ofConfined()) {
+      Matrix.Conv1d m = new Matrix.Conv1d(segment(arena, w), in, out);
+      float[] batch = new float[4 * out];
+      m.multiply(batch, x, 4, bias, false, 0, out, new float[16]);
+      for (int t = 0; t < 4; t++) {
+        float[] one = new float[out];
+        m.multiply(
+            one,
+            java.util.Arrays.copyOfRange(x, t * in, (t + 1) * in),
+            1,
+            bias,
+            false,
+            0,
+            out,
+            new float[out]);
+        assertThat(one)
+            .containsExactly(java.util.Arrays.copyOfRange(batch, t * out, (t + 1) * out));
       }
     }
   }
