@@ -419,17 +419,9 @@ final class RowKernels {
     reduce4(res, a0, a1, a2, a3);
   }
 
-  /**
-   * The sum of v's lanes in a fixed order, halves then quarters and so on, with lanewise adds only:
-   * the same whether the caller runs compiled or interpreted. ({@code reduceLanes(ADD)} leaves the
-   * order open, and C2's order differs from the interpreter's: a 4-row tile and a 1-row step of the
-   * same weights, one compiled and one not yet, then differed in the last bit.)
-   */
+  /** The sum of v's lanes. */
   static float sum(FloatVector v) {
-    for (int half = L / 2; half >= 1; half /= 2) {
-      v = v.add(v.slice(half));
-    }
-    return v.lane(0);
+    return v.reduceLanes(VectorOperators.ADD);
   }
 
   private static void reduce4(
