@@ -42,7 +42,8 @@ final class Gpt2Engine {
   private final float[] att; // [R, d] attention output, heads side by side
   private final float[] hidden; // [R, 4d] MLP hidden layer
   private final float[][] scores; // [workers][P] attention weights, one row per worker
-  private final float[][] scratch; // [workers][PANEL] kernel tiles and packed weights
+  // [workers][max(PANEL, 4d)]: kernel tiles, packed weights, column sums of a Conv1D decode step
+  private final float[][] scratch;
   private final float[] positionRow; // [d] a position embedding row, dequantised
   private final KvCache[] rowCache; // [R] the cache each row belongs to
   private final int[] rowPosition; // [R] each row's position in its sequence
@@ -97,7 +98,7 @@ final class Gpt2Engine {
     att = new float[r * d];
     hidden = new float[r * 4 * d];
     scores = new float[workers.count()][p];
-    scratch = new float[workers.count()][Math.max(16, Kernels.PANEL)];
+    scratch = new float[workers.count()][Math.max(Kernels.PANEL, 4 * c.embedding())];
     positionRow = new float[d];
     rowCache = new KvCache[r];
     rowPosition = new int[r];
@@ -217,8 +218,9 @@ final class Gpt2Engine {
       }
       stepRows = count;
       stepLayer = l;
-      // work: visible positions x d, twice (scores and the weighted sum of values)
-      workers.run(attentionTask, 2L * visible * d);
+      // work: visible positions x d, twice (scores and the weighted sum of values), plus an exp
+      // per score, which costs about as much as 64 multiply-adds
+      workers.run(attentionTask, (2L * d + 64L * c.heads()) * visible);
       matmul(x, att, count, d, b.attnProjWeight(), b.attnProjBias(), d, true, false);
 
       // MLP sub-block: LN_2, expand to 4d with gelu_new, project back, add to the residual.

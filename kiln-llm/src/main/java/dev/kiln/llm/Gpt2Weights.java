@@ -222,7 +222,9 @@ final class Gpt2Weights {
               }
               case Q8_0 -> {
                 float[] out = new float[n];
-                new RowMatrix(RowMatrix.Format.Q8_0, 1, n, t.data()).row(0, out, 0);
+                for (int i = 0; i < n; i++) {
+                  out[i] = RowMatrix.q8Block(t.data(), i);
+                }
                 yield out;
               }
             };
@@ -235,7 +237,7 @@ final class Gpt2Weights {
                 switch (t.type()) {
                   case F32 -> new RowMatrix(RowMatrix.Format.F32, rows, cols, t.data());
                   case BF16 -> new RowMatrix(RowMatrix.Format.BF16, rows, cols, t.data());
-                  case Q8_0 -> new RowMatrix(RowMatrix.Format.Q8_0, rows, cols, t.data());
+                  case Q8_0 -> RowMatrix.fromQ8Blocks(rows, cols, t.data(), arena);
                   case F16 -> {
                     var seg = t.data();
                     yield RowMatrix.convert(

@@ -227,6 +227,69 @@ final class Kernels {
   }
 
   /**
+   * Columns {@code [from, to)} of {@link #matmul} for one row {@code x [1, in]}: the decode step.
+   * Instead of {@link #matmul}'s column blocks (256 bytes of each of the {@code in} weight rows,
+   * 3-12 KB apart), it streams the weight rows whole, four at a time, into the column sums kept in
+   * {@code acc} (at least {@code to - from} floats, in L1). Each element is still {@link #matmul}'s
+   * chain: the bias (plus the old {@code out} when accumulating), then a fused multiply-add per
+   * input feature in order, so the result is bit-identical to it.
+   */
+  static void matvec(
+      float[] out,
+      float[] x,
+      int in,
+      MemorySegment w,
+      float[] bias,
+      int outDim,
+      boolean accumulate,
+      int from,
+      int to,
+      float[] acc) {
+    int n = to - from;
+    int vec = n / LANES * LANES;
+    for (int j = 0; j < n; j++) {
+      acc[j] = accumulate ? out[from + j] + bias[from + j] : bias[from + j];
+    }
+    long stride = (long) outDim * Float.BYTES;
+    int i = 0;
+    for (; i + 4 <= in; i += 4) {
+      FloatVector x0 = FloatVector.broadcast(SPECIES, x[i]);
+      FloatVector x1 = FloatVector.broadcast(SPECIES, x[i + 1]);
+      FloatVector x2 = FloatVector.broadcast(SPECIES, x[i + 2]);
+      FloatVector x3 = FloatVector.broadcast(SPECIES, x[i + 3]);
+      long base = ((long) i * outDim + from) * Float.BYTES;
+      for (int j = 0; j < vec; j += LANES) {
+        long o = base + (long) j * Float.BYTES;
+        FloatVector a = FloatVector.fromArray(SPECIES, acc, j);
+        a = FloatVector.fromMemorySegment(SPECIES, w, o, LE).fma(x0, a);
+        a = FloatVector.fromMemorySegment(SPECIES, w, o + stride, LE).fma(x1, a);
+        a = FloatVector.fromMemorySegment(SPECIES, w, o + 2 * stride, LE).fma(x2, a);
+        a = FloatVector.fromMemorySegment(SPECIES, w, o + 3 * stride, LE).fma(x3, a);
+        a.intoArray(acc, j);
+      }
+    }
+    for (; i < in; i++) {
+      FloatVector xi = FloatVector.broadcast(SPECIES, x[i]);
+      long base = ((long) i * outDim + from) * Float.BYTES;
+      for (int j = 0; j < vec; j += LANES) {
+        FloatVector.fromMemorySegment(SPECIES, w, base + (long) j * Float.BYTES, LE)
+            .fma(xi, FloatVector.fromArray(SPECIES, acc, j))
+            .intoArray(acc, j);
+      }
+    }
+    for (int j = vec; j < n; j++) {
+      float a = acc[j];
+      for (int k = 0; k < in; k++) {
+        a = Math.fma(x[k], w.getAtIndex(SafeTensors.F32, (long) k * outDim + from + j), a);
+      }
+      acc[j] = a;
+    }
+    for (int j = 0; j < n; j++) {
+      out[from + j] = acc[j];
+    }
+  }
+
+  /**
    * Rows {@code [rowFrom, rowTo)} of {@code out = W x} for a row-major {@code W [n, d]}: the output
    * head, where W is the token embedding (tied weights), one dot product per vocabulary entry.
    */

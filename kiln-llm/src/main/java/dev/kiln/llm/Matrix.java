@@ -24,8 +24,9 @@ sealed interface Matrix permits Matrix.Conv1d, RowMatrix {
   /**
    * Columns {@code [from, to)} of {@code out[t] = x[t] @ W + bias (+ out[t] when accumulate)} for
    * rows {@code t < rows}; {@code x} is {@code [rows, inputs]}, {@code out} {@code [rows,
-   * outputs]}, both dense; {@code scratch} is {@link Kernels#PANEL} floats of the calling worker's
-   * own.
+   * outputs]}, both dense; {@code scratch} is the calling worker's own, at least {@link
+   * Kernels#PANEL} floats; with {@code to - from} or more, a one-row product may use it for column
+   * sums.
    */
   void multiply(
       float[] out,
@@ -59,7 +60,11 @@ sealed interface Matrix permits Matrix.Conv1d, RowMatrix {
         int from,
         int to,
         float[] scratch) {
-      Kernels.matmul(out, x, rows, inputs, data, bias, outputs, accumulate, from, to, scratch);
+      if (rows == 1 && scratch.length >= to - from) {
+        Kernels.matvec(out, x, inputs, data, bias, outputs, accumulate, from, to, scratch);
+      } else {
+        Kernels.matmul(out, x, rows, inputs, data, bias, outputs, accumulate, from, to, scratch);
+      }
     }
   }
 }

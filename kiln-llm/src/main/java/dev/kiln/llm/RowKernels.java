@@ -118,7 +118,7 @@ final class RowKernels {
   /** res[k * 4 + u] = W_{j+k} . x_u for k < 4 and u < us (1 or 4); x_u at x0 + u * xs. */
   static void tile(RowMatrix m, int j, float[] x, int x0, int xs, int us, float[] res) {
     MemorySegment w = m.data();
-    long rb = m.rowBytes();
+    long rb = m.rowStride();
     long r0 = j * rb;
     int cols = m.cols();
     switch (m.format()) {
@@ -137,10 +137,12 @@ final class RowKernels {
         }
       }
       case Q8_0 -> {
+        long s0 = m.scaleOffset(j);
         if (us == 4) {
-          q8x4(w, r0, rb, cols, x, x0, xs, res);
+          q8x2x4(w, r0, s0, cols, x, x0, xs, res, 0);
+          q8x2x4(w, r0 + 2 * rb, s0 + 2 * (cols / 32 * 4L), cols, x, x0, xs, res, 8);
         } else {
-          q8x1(w, r0, rb, cols, x, x0, res);
+          q8x1(w, r0, s0, cols, x, x0, res);
         }
       }
     }
@@ -166,14 +168,10 @@ final class RowKernels {
         .reinterpretAsFloats();
   }
 
-  private static FloatVector q8(MemorySegment w, long off, FloatVector scale) {
-    return ((FloatVector)
-            ByteVector.fromMemorySegment(B, w, off, LE).convertShape(VectorOperators.B2F, F, 0))
-        .mul(scale);
-  }
-
-  private static float scale(MemorySegment w, long off) {
-    return Float.float16ToFloat(w.get(SafeTensors.U16, off));
+  /** {@code L} int8 quants at {@code off} as floats. */
+  private static FloatVector i8(MemorySegment w, long off) {
+    return (FloatVector)
+        ByteVector.fromMemorySegment(B, w, off, LE).convertShape(VectorOperators.B2F, F, 0);
   }
 
   private static void f32x4(
@@ -330,77 +328,108 @@ final class RowKernels {
     }
   }
 
-  private static void q8x4(
-      MemorySegment w, long r0, long rb, int cols, float[] x, int x0, int xs, float[] res) {
-    FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
-    FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-    FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-    FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+  /*
+   * Q8_0 ({@link RowMatrix.Format#Q8_0}: quants at q0 + k * cols for row j + k, fp32 scales at s0 +
+   * k * cols / 8): per 32-block, the int8 quants widened to float are dotted with the activations
+   * into a block sum p, and p times the block's scale is added to the row's accumulator: one
+   * multiply by the scale per block instead of one per vector. Both kernels sum each (row,
+   * activation) pair in that same order, so a batched step equals a single-stream one.
+   */
+
+  /** res[off + k * 4 + u] for weight rows k < 2 (at q0, q0 + cols) and activation rows u < 4. */
+  private static void q8x2x4(
+      MemorySegment w,
+      long q0,
+      long s0,
+      int cols,
+      float[] x,
+      int x0,
+      int xs,
+      float[] res,
+      int off) {
+    long q1 = q0 + cols;
+    long s1 = s0 + cols / 32 * 4L;
+    FloatVector zero = FloatVector.zero(F);
+    FloatVector a00 = zero, a01 = zero, a02 = zero, a03 = zero;
+    FloatVector a10 = zero, a11 = zero, a12 = zero, a13 = zero;
     for (int c = 0; c < cols; c += 32) {
-      long o = r0 + (c / 32) * 34L;
-      FloatVector d0 = FloatVector.broadcast(F, scale(w, o));
-      FloatVector d1 = FloatVector.broadcast(F, scale(w, o + rb));
-      FloatVector d2 = FloatVector.broadcast(F, scale(w, o + 2 * rb));
-      FloatVector d3 = FloatVector.broadcast(F, scale(w, o + 3 * rb));
+      FloatVector p00 = zero, p01 = zero, p02 = zero, p03 = zero;
+      FloatVector p10 = zero, p11 = zero, p12 = zero, p13 = zero;
       for (int e = 0; e < 32; e += L) {
-        int i = c + e;
-        long q = o + 2 + e;
-        FloatVector v0 = FloatVector.fromArray(F, x, x0 + i);
-        FloatVector v1 = FloatVector.fromArray(F, x, x0 + xs + i);
-        FloatVector v2 = FloatVector.fromArray(F, x, x0 + 2 * xs + i);
-        FloatVector v3 = FloatVector.fromArray(F, x, x0 + 3 * xs + i);
-        FloatVector w0 = q8(w, q, d0);
-        a00 = w0.fma(v0, a00);
-        a01 = w0.fma(v1, a01);
-        a02 = w0.fma(v2, a02);
-        a03 = w0.fma(v3, a03);
-        FloatVector w1 = q8(w, q + rb, d1);
-        a10 = w1.fma(v0, a10);
-        a11 = w1.fma(v1, a11);
-        a12 = w1.fma(v2, a12);
-        a13 = w1.fma(v3, a13);
-        FloatVector w2 = q8(w, q + 2 * rb, d2);
-        a20 = w2.fma(v0, a20);
-        a21 = w2.fma(v1, a21);
-        a22 = w2.fma(v2, a22);
-        a23 = w2.fma(v3, a23);
-        FloatVector w3 = q8(w, q + 3 * rb, d3);
-        a30 = w3.fma(v0, a30);
-        a31 = w3.fma(v1, a31);
-        a32 = w3.fma(v2, a32);
-        a33 = w3.fma(v3, a33);
+        int i = x0 + c + e;
+        FloatVector v0 = FloatVector.fromArray(F, x, i);
+        FloatVector v1 = FloatVector.fromArray(F, x, i + xs);
+        FloatVector v2 = FloatVector.fromArray(F, x, i + 2 * xs);
+        FloatVector v3 = FloatVector.fromArray(F, x, i + 3 * xs);
+        FloatVector w0 = i8(w, q0 + c + e);
+        p00 = w0.fma(v0, p00);
+        p01 = w0.fma(v1, p01);
+        p02 = w0.fma(v2, p02);
+        p03 = w0.fma(v3, p03);
+        FloatVector w1 = i8(w, q1 + c + e);
+        p10 = w1.fma(v0, p10);
+        p11 = w1.fma(v1, p11);
+        p12 = w1.fma(v2, p12);
+        p13 = w1.fma(v3, p13);
       }
+      long b = c / 8; // 4 bytes per 32-block
+      FloatVector d0 = FloatVector.broadcast(F, w.get(SafeTensors.F32, s0 + b));
+      FloatVector d1 = FloatVector.broadcast(F, w.get(SafeTensors.F32, s1 + b));
+      a00 = p00.fma(d0, a00);
+      a01 = p01.fma(d0, a01);
+      a02 = p02.fma(d0, a02);
+      a03 = p03.fma(d0, a03);
+      a10 = p10.fma(d1, a10);
+      a11 = p11.fma(d1, a11);
+      a12 = p12.fma(d1, a12);
+      a13 = p13.fma(d1, a13);
     }
-    reduce16(res, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33);
+    res[off] = sum(a00);
+    res[off + 1] = sum(a01);
+    res[off + 2] = sum(a02);
+    res[off + 3] = sum(a03);
+    res[off + 4] = sum(a10);
+    res[off + 5] = sum(a11);
+    res[off + 6] = sum(a12);
+    res[off + 7] = sum(a13);
   }
 
   private static void q8x1(
-      MemorySegment w, long r0, long rb, int cols, float[] x, int x0, float[] res) {
-    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+      MemorySegment w, long q0, long s0, int cols, float[] x, int x0, float[] res) {
+    long qs = cols;
+    long ss = cols / 32 * 4L;
+    FloatVector zero = FloatVector.zero(F);
+    FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
     for (int c = 0; c < cols; c += 32) {
-      long o = r0 + (c / 32) * 34L;
-      FloatVector d0 = FloatVector.broadcast(F, scale(w, o));
-      FloatVector d1 = FloatVector.broadcast(F, scale(w, o + rb));
-      FloatVector d2 = FloatVector.broadcast(F, scale(w, o + 2 * rb));
-      FloatVector d3 = FloatVector.broadcast(F, scale(w, o + 3 * rb));
+      FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero;
       for (int e = 0; e < 32; e += L) {
-        long q = o + 2 + e;
+        long q = q0 + c + e;
         FloatVector v = FloatVector.fromArray(F, x, x0 + c + e);
-        a0 = q8(w, q, d0).fma(v, a0);
-        a1 = q8(w, q + rb, d1).fma(v, a1);
-        a2 = q8(w, q + 2 * rb, d2).fma(v, a2);
-        a3 = q8(w, q + 3 * rb, d3).fma(v, a3);
+        p0 = i8(w, q).fma(v, p0);
+        p1 = i8(w, q + qs).fma(v, p1);
+        p2 = i8(w, q + 2 * qs).fma(v, p2);
+        p3 = i8(w, q + 3 * qs).fma(v, p3);
       }
+      long s = s0 + c / 8;
+      a0 = p0.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s)), a0);
+      a1 = p1.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s + ss)), a1);
+      a2 = p2.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s + 2 * ss)), a2);
+      a3 = p3.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s + 3 * ss)), a3);
     }
     reduce4(res, a0, a1, a2, a3);
   }
 
+  /** The sum of v's lanes. */
+  static float sum(FloatVector v) {
+    return v.reduceLanes(VectorOperators.ADD);
+  }
+
   private static void reduce4(
       float[] res, FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
-    res[0] = a0.reduceLanes(VectorOperators.ADD);
-    res[4] = a1.reduceLanes(VectorOperators.ADD);
-    res[8] = a2.reduceLanes(VectorOperators.ADD);
-    res[12] = a3.reduceLanes(VectorOperators.ADD);
+    res[0] = sum(a0);
+    res[4] = sum(a1);
+    res[8] = sum(a2);
+    res[12] = sum(a3);
   }
 
   private static void reduce16(
@@ -421,21 +450,21 @@ final class RowKernels {
       FloatVector a31,
       FloatVector a32,
       FloatVector a33) {
-    res[0] = a00.reduceLanes(VectorOperators.ADD);
-    res[1] = a01.reduceLanes(VectorOperators.ADD);
-    res[2] = a02.reduceLanes(VectorOperators.ADD);
-    res[3] = a03.reduceLanes(VectorOperators.ADD);
-    res[4] = a10.reduceLanes(VectorOperators.ADD);
-    res[5] = a11.reduceLanes(VectorOperators.ADD);
-    res[6] = a12.reduceLanes(VectorOperators.ADD);
-    res[7] = a13.reduceLanes(VectorOperators.ADD);
-    res[8] = a20.reduceLanes(VectorOperators.ADD);
-    res[9] = a21.reduceLanes(VectorOperators.ADD);
-    res[10] = a22.reduceLanes(VectorOperators.ADD);
-    res[11] = a23.reduceLanes(VectorOperators.ADD);
-    res[12] = a30.reduceLanes(VectorOperators.ADD);
-    res[13] = a31.reduceLanes(VectorOperators.ADD);
-    res[14] = a32.reduceLanes(VectorOperators.ADD);
-    res[15] = a33.reduceLanes(VectorOperators.ADD);
+    res[0] = sum(a00);
+    res[1] = sum(a01);
+    res[2] = sum(a02);
+    res[3] = sum(a03);
+    res[4] = sum(a10);
+    res[5] = sum(a11);
+    res[6] = sum(a12);
+    res[7] = sum(a13);
+    res[8] = sum(a20);
+    res[9] = sum(a21);
+    res[10] = sum(a22);
+    res[11] = sum(a23);
+    res[12] = sum(a30);
+    res[13] = sum(a31);
+    res[14] = sum(a32);
+    res[15] = sum(a33);
   }
 }

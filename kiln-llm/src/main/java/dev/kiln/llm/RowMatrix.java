@@ -2,6 +2,7 @@ package dev.kiln.llm;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * A row-major matrix {@code [rows, cols]} of weights in one of three {@link Format}s, usually a
@@ -17,17 +18,32 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
     F32,
     /** The top 16 bits of an fp32 (bfloat16), little-endian. */
     BF16,
-    /** GGUF's Q8_0: per 32 weights an fp16 scale d then 32 int8 q, weight = d * q (34 bytes). */
+    /**
+     * GGUF's Q8_0 (per 32 weights one scale d and 32 int8 q, weight = d * q) repacked for the
+     * kernels: first the quants of all rows, {@code [rows, cols]} int8, so that a row's are
+     * contiguous and a 32-block never straddles a cache line; then the scales, {@code [rows, cols /
+     * 32]} fp32 (the fp16 values widened once at load). GGUF's own interleaved 34-byte blocks are
+     * read by {@link #fromQ8Blocks}.
+     */
     Q8_0;
 
+    /** Bytes per row, scales included. */
     long rowBytes(int cols) {
       return switch (this) {
         case F32 -> 4L * cols;
         case BF16 -> 2L * cols;
-        case Q8_0 -> cols / 32 * 34L;
+        case Q8_0 -> cols + cols / 32 * 4L;
       };
     }
+
+    /** Distance between two rows' first weights: for Q8_0, between their quants. */
+    long rowStride(int cols) {
+      return this == Q8_0 ? cols : rowBytes(cols);
+    }
   }
+
+  /** GGUF's Q8_0 block: an fp16 scale then 32 int8 quants. */
+  static final int Q8_BLOCK_BYTES = 34;
 
   RowMatrix {
     if (rows < 1 || cols < 1 || (format == Format.Q8_0 && cols % 32 != 0)) {
@@ -46,8 +62,14 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
     }
   }
 
-  long rowBytes() {
-    return format.rowBytes(cols);
+  /** Bytes from one row's first weight to the next one's: see {@link Format#rowStride}. */
+  long rowStride() {
+    return format.rowStride(cols);
+  }
+
+  /** Byte offset of the Q8_0 scales of row {@code r}. */
+  long scaleOffset(int r) {
+    return (long) rows * cols + (long) r * (cols / 32) * 4;
   }
 
   @Override
@@ -85,22 +107,20 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
 
   /** Weight {@code (r, c)} as a float. */
   float get(int r, int c) {
-    long base = r * rowBytes();
+    long base = r * rowStride();
     return switch (format) {
       case F32 -> data.get(SafeTensors.F32, base + 4L * c);
       case BF16 -> Float.intBitsToFloat((data.get(SafeTensors.U16, base + 2L * c) & 0xffff) << 16);
-      case Q8_0 -> {
-        long block = base + (c / 32) * 34L;
-        float d = Float.float16ToFloat(data.get(SafeTensors.U16, block));
-        yield d * data.get(java.lang.foreign.ValueLayout.JAVA_BYTE, block + 2 + c % 32);
-      }
+      case Q8_0 ->
+          data.get(SafeTensors.F32, scaleOffset(r) + c / 32 * 4L)
+              * data.get(ValueLayout.JAVA_BYTE, base + c);
     };
   }
 
   /** Row {@code r} as floats into {@code dst[off, off + cols)}: an embedding lookup. */
   void row(int r, float[] dst, int off) {
     if (format == Format.F32) {
-      MemorySegment.copy(data, SafeTensors.F32, r * rowBytes(), dst, off, cols);
+      MemorySegment.copy(data, SafeTensors.F32, r * rowStride(), dst, off, cols);
       return;
     }
     for (int c = 0; c < cols; c++) {
@@ -121,7 +141,7 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
    */
   static RowMatrix convert(Format format, int rows, int cols, Source src, Arena arena) {
     MemorySegment out = arena.allocate(rows * format.rowBytes(cols), 64);
-    long rb = format.rowBytes(cols);
+    long rb = format.rowStride(cols);
     float[] block = new float[32];
     // Columns in groups of 32 outermost, so that a transposed source (Conv1D [in, out] read as
     // [out, in]) is read 32 of its rows at a time, which stay in cache across the whole pass.
@@ -149,19 +169,49 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
             }
             float d = amax / 127f;
             float id = d == 0 ? 0 : 1 / d;
-            long b = r * rb + (c0 / 32) * 34L;
-            out.set(SafeTensors.U16, b, Float.floatToFloat16(d));
+            long b = r * rb + c0;
+            // the scale as GGUF stores it (fp16), widened back
+            out.set(
+                SafeTensors.F32,
+                (long) rows * cols + ((long) r * (cols / 32) + c0 / 32) * 4,
+                Float.float16ToFloat(Float.floatToFloat16(d)));
             for (int k = 0; k < 32; k++) {
               float v = block[k] * id;
               // round half away from zero, as C's roundf
               int q = (int) (v >= 0 ? Math.floor(v + 0.5f) : -Math.floor(-v + 0.5f));
-              out.set(java.lang.foreign.ValueLayout.JAVA_BYTE, b + 2 + k, (byte) q);
+              out.set(ValueLayout.JAVA_BYTE, b + k, (byte) q);
             }
           }
         }
       }
     }
     return new RowMatrix(format, rows, cols, out);
+  }
+
+  /**
+   * A {@code [rows, cols]} matrix of GGUF Q8_0 blocks (row-major, {@value #Q8_BLOCK_BYTES} bytes
+   * per 32 weights), repacked into {@link Format#Q8_0}'s layout off the heap in {@code arena}: the
+   * same quants and scales, so the same weights.
+   */
+  static RowMatrix fromQ8Blocks(int rows, int cols, MemorySegment blocks, Arena arena) {
+    long n = (long) rows * cols;
+    if (cols % 32 != 0 || blocks.byteSize() != n / 32 * Q8_BLOCK_BYTES) {
+      throw new IllegalArgumentException("Q8_0 blocks of " + rows + " x " + cols);
+    }
+    MemorySegment out = arena.allocate(rows * Format.Q8_0.rowBytes(cols), 64);
+    for (long b = 0; b < n / 32; b++) {
+      long src = b * Q8_BLOCK_BYTES;
+      out.set(SafeTensors.F32, n + 4 * b, Float.float16ToFloat(blocks.get(SafeTensors.U16, src)));
+      MemorySegment.copy(blocks, src + 2, out, 32 * b, 32);
+    }
+    return new RowMatrix(Format.Q8_0, rows, cols, out);
+  }
+
+  /** Element {@code i} of a tensor of GGUF Q8_0 blocks. */
+  static float q8Block(MemorySegment blocks, long i) {
+    long block = i / 32 * Q8_BLOCK_BYTES;
+    return Float.float16ToFloat(blocks.get(SafeTensors.U16, block))
+        * blocks.get(ValueLayout.JAVA_BYTE, block + 2 + i % 32);
   }
 
   /** fp32 to bfloat16 bits, round to nearest even (NaN stays NaN). */

@@ -7,6 +7,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class KernelsTest {
   private static final Random RANDOM = new Random(11);
@@ -99,6 +101,37 @@ class KernelsTest {
     }
   }
 
+  @ParameterizedTest
+  @CsvSource({"1, 16, true", "37, 21, false", "64, 85, true", "130, 48, false", "7, 3, true"})
+  void matvec_oneRow_bitIdenticalToMatmulAndCloseToScalarReference(
+      int in, int out, boolean accumulate) {
+    // odd widths and depths: the 4-feature steps, the last features, the scalar columns
+    float[] x = random(in);
+    float[] w = random(in * out);
+    float[] bias = random(out);
+    float[] previous = random(out);
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment ws = segment(arena, w);
+      float[] viaMatmul = previous.clone();
+      float[] viaMatvec = previous.clone();
+      float[] acc = new float[out];
+      float[] panel = new float[Kernels.PANEL];
+      int split = Workers.to(out, Kernels.LANES, 0, 2);
+      for (int[] range : new int[][] {{0, split}, {split, out}}) {
+        Kernels.matmul(viaMatmul, x, 1, in, ws, bias, out, accumulate, range[0], range[1], panel);
+        Kernels.matvec(viaMatvec, x, in, ws, bias, out, accumulate, range[0], range[1], acc);
+      }
+      assertThat(viaMatvec).containsExactly(viaMatmul);
+      for (int j = 0; j < out; j++) {
+        double expected = (accumulate ? previous[j] : 0) + bias[j];
+        for (int i = 0; i < in; i++) {
+          expected += (double) x[i] * w[i * out + j];
+        }
+        assertThat(viaMatvec[j]).as("[%d]", j).isCloseTo((float) expected, within(1e-4f));
+      }
+    }
+  }
+
   @Test
   void matmul_rowsTogether_bitIdenticalToOneRowAtATime() {
     // A batched prefill (tiles over input blocks) must give each row exactly what a decode step
@@ -122,6 +155,33 @@ class KernelsTest {
           assertThat(java.util.Arrays.copyOfRange(together, t * out, (t + 1) * out))
               .as("accumulate %s row %d", accumulate, t)
               .containsExactly(row);
+        }
+      }
+    }
+  }
+
+  @Test
+  void conv1dMultiply_oneRowWithColumnScratch_equalsFourRowTileRow() {
+    // The decode path (one row, scratch for column sums) against the 4-row tile of a batch, with
+    // and without the residual: batched decode steps must equal single-stream ones bit for bit.
+    int in = Kernels.K_BLOCK + 48;
+    int out = 4 * Kernels.LANES + 5;
+    float[] x = random(4 * in);
+    float[] w = random(in * out);
+    float[] bias = random(out);
+    float[] previous = random(4 * out);
+    try (Arena arena = Arena.ofConfined()) {
+      Matrix.Conv1d m = new Matrix.Conv1d(segment(arena, w), in, out);
+      for (boolean accumulate : new boolean[] {false, true}) {
+        float[] batch = previous.clone();
+        m.multiply(batch, x, 4, bias, accumulate, 0, out, new float[Kernels.PANEL]);
+        for (int t = 0; t < 4; t++) {
+          float[] one = java.util.Arrays.copyOfRange(previous, t * out, (t + 1) * out);
+          float[] xt = java.util.Arrays.copyOfRange(x, t * in, (t + 1) * in);
+          m.multiply(one, xt, 1, bias, accumulate, 0, out, new float[Kernels.PANEL]);
+          assertThat(one)
+              .as("accumulate %s row %d", accumulate, t)
+              .containsExactly(java.util.Arrays.copyOfRange(batch, t * out, (t + 1) * out));
         }
       }
     }

@@ -4,9 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** The F32, BF16 and Q8_0 row kernels against a scalar double-precision reference. */
 class RowKernelsTest {
@@ -54,6 +61,95 @@ class RowKernelsTest {
         for (int i = 0; i < IN; i++) {
           assertThat(m.get(j, i)).isCloseTo(w[j * IN + i], within(tolerance));
         }
+      }
+    }
+  }
+
+  /** (rows, cols) shapes: tiles and Q8_0 blocks, whole and partial, past the vector width. */
+  static Stream<Arguments> shapes() {
+    return Stream.of(RowMatrix.Format.values())
+        .flatMap(f ->
+            Stream.of(new int[] {1, 32}, new int[] {4, 64}, new int[] {7, 160}, new int[] {9, 800})
+                .map(s -> Arguments.of(f, s[0], s[1])));
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapes")
+  void multiply_oneRow_equalsScalarDotOfTheStoredWeights(RowMatrix.Format format, int out, int in) {
+    SplittableRandom r = new SplittableRandom(out * 1000 + in);
+    float[] w = random(r, out * in);
+    float[] x = random(r, in);
+    float[] bias = random(r, out);
+    try (Arena arena = Arena.ofConfined()) {
+      RowMatrix m = RowMatrix.convert(format, out, in, (i, j) -> w[i * in + j], arena);
+      float[] y = new float[out];
+      m.multiply(y, x, 1, bias, false, 0, out, new float[16]);
+      for (int j = 0; j < out; j++) {
+        double s = bias[j];
+        for (int i = 0; i < in; i++) {
+          s += (double) m.get(j, i) * x[i];
+        }
+        assertThat(y[j])
+            .as("row %d", j)
+            .isCloseTo((float) s, within(1e-4f * (float) Math.sqrt(in)));
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapes")
+  void multiply_batchOfSix_eachRowEqualsItAlone(RowMatrix.Format format, int out, int in) {
+    // Six rows: one 4-row tile and two single rows, against a decode step of each row alone. Each
+    // pair sums in the same order, but to the last bit only once both kernels are compiled:
+    // reduceLanes(ADD) adds the lanes in another order in C2 than in the interpreter (an attempt
+    // at a fixed-order sum with slice() allocated and cost 10-15% of a bf16 decode step).
+    SplittableRandom r = new SplittableRandom(in * 1000 + out);
+    float[] w = random(r, out * in);
+    float[] x = random(r, 6 * in);
+    float[] bias = random(r, out);
+    try (Arena arena = Arena.ofConfined()) {
+      RowMatrix m = RowMatrix.convert(format, out, in, (i, j) -> w[i * in + j], arena);
+      float[] all = new float[6 * out];
+      m.multiply(all, x, 6, bias, false, 0, out, new float[16]);
+      for (int t = 0; t < 6; t++) {
+        float[] one = new float[out];
+        m.multiply(
+            one,
+            Arrays.copyOfRange(x, t * in, (t + 1) * in),
+            1,
+            bias,
+            false,
+            0,
+            out,
+            new float[16]);
+        assertThat(one)
+            .as("row %d", t)
+            .containsExactly(Arrays.copyOfRange(all, t * out, (t + 1) * out), within(1e-5f));
+      }
+    }
+  }
+
+  @Test
+  void fromQ8Blocks_ggufBlocks_sameWeightsAsScaleTimesQuant() {
+    // Two rows of three GGUF blocks written by hand: fp16 scale, then 32 int8 quants.
+    int rows = 2;
+    int cols = 96;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment blocks = arena.allocate(rows * cols / 32 * 34L);
+      float[] expected = new float[rows * cols];
+      for (int b = 0; b < rows * cols / 32; b++) {
+        float d = 0.25f * (b + 1);
+        blocks.set(SafeTensors.U16, b * 34L, Float.floatToFloat16(d));
+        for (int k = 0; k < 32; k++) {
+          byte q = (byte) (k * 9 - 127 + b);
+          blocks.set(ValueLayout.JAVA_BYTE, b * 34L + 2 + k, q);
+          expected[b * 32 + k] = d * q;
+        }
+      }
+      RowMatrix m = RowMatrix.fromQ8Blocks(rows, cols, blocks, arena);
+      for (int i = 0; i < rows * cols; i++) {
+        assertThat(m.get(i / cols, i % cols)).isEqualTo(expected[i]);
+        assertThat(RowMatrix.q8Block(blocks, i)).isEqualTo(expected[i]);
       }
     }
   }

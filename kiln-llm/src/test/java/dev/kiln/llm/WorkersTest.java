@@ -35,6 +35,20 @@ class WorkersTest {
   }
 
   @Test
+  void run_afterHelpersParked_wakesThemAndEveryMemberRuns() throws InterruptedException {
+    try (Workers workers = new Workers(3, "test")) {
+      AtomicIntegerArray hits = new AtomicIntegerArray(3);
+      for (int i = 0; i < 5; i++) {
+        Thread.sleep(200); // long past the spinning: the helpers park (not a timing assertion)
+        workers.run((index, count) -> hits.incrementAndGet(index));
+      }
+      for (int m = 0; m < 3; m++) {
+        assertThat(hits.get(m)).isEqualTo(5);
+      }
+    }
+  }
+
+  @Test
   void ranges_coverAllItemsOnceInGrainUnits() {
     int n = 1000;
     int end = 0;

@@ -225,13 +225,12 @@ public final class ModelRegistry implements AutoCloseable {
 
   private List<String> ensemblesCalling(String member) {
     var out = new ArrayList<String>();
-    models.forEach(
-        (n, e) -> {
-          ModelConfig c = e.config;
-          if (c != null && c.ensemble() != null && c.ensemble().members().contains(member)) {
-            out.add(n);
-          }
-        });
+    models.forEach((n, e) -> {
+      ModelConfig c = e.config;
+      if (c != null && c.ensemble() != null && c.ensemble().members().contains(member)) {
+        out.add(n);
+      }
+    });
     return out;
   }
 
