@@ -38,7 +38,7 @@ print("| model | batching | conc | load | req/s | p50 ms | p99 ms | err | rows/e
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 KIND = os.environ.get("KIND", "c")   # c: closed-loop steps, r: open-loop rates
 models = sorted({re.sub(r"-[cr]\d+\.metrics$", "", f) for l in labels for f in os.listdir(os.path.join(out, l)) if f.endswith(".metrics")},
-                key=lambda s: ["breast-cancer-xgb", "breast-cancer-rf", "stock-lstm", "license-encoder"].index(s) if s in ["breast-cancer-xgb", "breast-cancer-rf", "stock-lstm", "license-encoder"] else 9)
+                key=lambda s: ["breast-cancer-xgb", "breast-cancer-rf", "stock-lstm", "license-encoder", "stock-mlp"].index(s) if s in ["breast-cancer-xgb", "breast-cancer-rf", "stock-lstm", "license-encoder", "stock-mlp"] else 9)
 for model in models:
     for label in labels:
         d = os.path.join(out, label)

@@ -41,6 +41,7 @@ record BenchConfig(
     int maxBacklog,
     Path body,
     boolean stream,
+    boolean binary,
     IoThreads ioThreads,
     Memory memory,
     Long pid,
@@ -133,6 +134,8 @@ record BenchConfig(
     require(
         !stream || client == Client.RAW,
         "--stream needs the raw client (the JDK client cannot time each chunk)");
+    require(!binary || protocol == Protocol.V2, "--binary applies to --protocol v2 only");
+    require(!binary || body == null, "--binary builds its own bodies: it cannot use --body");
     require(min <= max, "--min must be <= --max");
     require(features == null || features >= 1, "--features must be >= 1");
     require(maxTokens >= 1, "--max-tokens must be >= 1");
@@ -217,6 +220,7 @@ record BenchConfig(
     m.put("thresholds", thresholds.stream().map(Threshold::text).toList());
     m.put("csv", csv == null ? null : csv.toString());
     m.put("body", body == null ? null : body.toString());
+    m.put("binary", binary);
     m.put("features", features);
     m.put("min", min);
     m.put("max", max);

@@ -104,6 +104,13 @@ public final class BenchMain implements Callable<Integer> {
       description = "openai: stream the completion (SSE) and time first token and each chunk")
   boolean stream;
 
+  @Option(
+      names = "--binary",
+      description =
+          "v2: send inputs and ask for outputs as Triton binary tensor data"
+              + " (Inference-Header-Content-Length, raw little-endian bytes after the JSON)")
+  boolean binary;
+
   @Option(names = "--timeout", description = "Per-request timeout (default 30s)")
   String timeout;
 
@@ -186,8 +193,8 @@ public final class BenchMain implements Callable<Integer> {
     System.exit(execute(System.out, System.err, args));
   }
 
-  /** Runs the CLI with the given streams; returns the exit code. */
-  static int execute(PrintStream out, PrintStream err, String... args) {
+  /** Runs the CLI with the given streams; returns the exit code (also used by Kiln's ITs). */
+  public static int execute(PrintStream out, PrintStream err, String... args) {
     CommandLine cl = new CommandLine(new BenchMain(out, err));
     cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
     cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
@@ -283,7 +290,7 @@ public final class BenchMain implements Callable<Integer> {
             : Scenario.read(scenario);
     Scenario.Payload p =
         s.payload() == null
-            ? new Scenario.Payload(null, null, null, null, null, null, null, null)
+            ? new Scenario.Payload(null, null, null, null, null, null, null, null, null)
             : s.payload();
     Path base = scenario == null ? Path.of(".") : scenario.toAbsolutePath().getParent();
     boolean cliLoad = rate != null || concurrency != null;
@@ -331,6 +338,7 @@ public final class BenchMain implements Callable<Integer> {
         first(maxBacklog, s.maxBacklog(), 10 * conns),
         bodyPath,
         stream || Boolean.TRUE.equals(p.stream()),
+        binary || Boolean.TRUE.equals(p.binary()),
         BenchConfig.IoThreads.parse(first(ioThreads, s.ioThreads(), "platform")),
         BenchConfig.Memory.parse(first(memory, s.memory(), "auto")),
         first(pid, s.pid(), null),

@@ -19,12 +19,18 @@ final class JdkTransport implements Transport {
     this.client = client;
     this.requests =
         payload.bodies().stream()
-            .map(b ->
-                HttpRequest.newBuilder(payload.uri())
-                    .timeout(timeout)
-                    .header("Content-Type", payload.contentType())
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(b))
-                    .build())
+            .map(b -> {
+              var r =
+                  HttpRequest.newBuilder(payload.uri())
+                      .timeout(timeout)
+                      .header("Content-Type", payload.contentType());
+              if (payload.jsonHeaderLength() >= 0) {
+                r.header(
+                    "Inference-Header-Content-Length",
+                    Integer.toString(payload.jsonHeaderLength()));
+              }
+              return r.POST(HttpRequest.BodyPublishers.ofByteArray(b)).build();
+            })
             .toList();
   }
 

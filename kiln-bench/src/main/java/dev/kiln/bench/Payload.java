@@ -7,9 +7,12 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -25,14 +28,21 @@ final class Payload {
 
   private final URI uri;
   private final List<byte[]> bodies;
+  private final int jsonHeaderLength;
   private final int rowsPerRequest;
   private final String description;
 
-  private Payload(URI uri, List<byte[]> bodies, int rowsPerRequest, String description) {
+  private Payload(
+      URI uri, List<byte[]> bodies, int jsonHeaderLength, int rowsPerRequest, String description) {
     this.uri = uri;
     this.bodies = List.copyOf(bodies);
+    this.jsonHeaderLength = jsonHeaderLength;
     this.rowsPerRequest = rowsPerRequest;
     this.description = description;
+  }
+
+  private Payload(URI uri, List<byte[]> bodies, int rowsPerRequest, String description) {
+    this(uri, bodies, -1, rowsPerRequest, description);
   }
 
   /** A payload of the given bodies, for tests of the transports. */
@@ -51,7 +61,15 @@ final class Payload {
   }
 
   String contentType() {
-    return "application/json";
+    return jsonHeaderLength < 0 ? "application/json" : "application/octet-stream";
+  }
+
+  /**
+   * The {@code Inference-Header-Content-Length} of every body (Triton's binary tensor extension:
+   * that many bytes of JSON, then the tensors' raw bytes), or -1 when the bodies are all JSON.
+   */
+  int jsonHeaderLength() {
+    return jsonHeaderLength;
   }
 
   int rowsPerRequest() {
@@ -134,36 +152,107 @@ final class Payload {
     int batch = step.batch();
     int pool = csvRows == null ? POOL : Math.max(1, Math.min(POOL, csvRows.size() / batch));
     List<byte[]> requests = new ArrayList<>(pool);
+    int headerLength = -1;
     int next = 0;
     for (int p = 0; p < pool; p++) {
-      StringBuilder rows = new StringBuilder(batch * features * 8);
+      double[][] rows = new double[batch][];
       for (int r = 0; r < batch; r++) {
-        double[] row;
         if (csvRows != null) {
-          row = csvRows.get(next++ % csvRows.size());
+          rows[r] = csvRows.get(next++ % csvRows.size());
         } else {
-          row = new double[features];
+          rows[r] = new double[features];
           for (int f = 0; f < features; f++) {
-            row[f] = cfg.min() + random.nextDouble() * (cfg.max() - cfg.min());
+            rows[r][f] = cfg.min() + random.nextDouble() * (cfg.max() - cfg.min());
           }
         }
-        if (r > 0) {
-          rows.append(',');
-        }
-        appendRow(rows, row, integers, cfg.protocol() == Protocol.V1);
       }
-      String body =
-          cfg.protocol() == Protocol.V1
-              ? "{\"instances\":[" + rows + "]}"
-              : v2Body(input, batch, rows.toString());
-      requests.add(body.getBytes(StandardCharsets.UTF_8));
+      if (cfg.binary()) {
+        Binary b = v2Binary(input, rows);
+        headerLength = b.headerLength();
+        requests.add(b.body());
+      } else {
+        requests.add(json(cfg.protocol(), input, rows, integers));
+      }
     }
     String source =
         csvRows != null
             ? csvRows.size() + " CSV rows from " + cfg.csv()
             : "random rows in [" + cfg.min() + ", " + cfg.max() + "]";
     return new Payload(
-        uri, requests, batch, batch + " row(s) x " + features + " features per request, " + source);
+        uri,
+        requests,
+        headerLength,
+        batch,
+        batch
+            + " row(s) x "
+            + features
+            + " features per request, "
+            + source
+            + (cfg.binary() ? ", binary tensor data" : ""));
+  }
+
+  /** A v1 {"instances": [...]} or v2 JSON body of these rows. */
+  private static byte[] json(Protocol protocol, Input input, double[][] rows, boolean integers) {
+    StringBuilder sb = new StringBuilder(rows.length * rows[0].length * 8);
+    for (int r = 0; r < rows.length; r++) {
+      if (r > 0) {
+        sb.append(',');
+      }
+      appendRow(sb, rows[r], integers, protocol == Protocol.V1);
+    }
+    String body =
+        protocol == Protocol.V1
+            ? "{\"instances\":[" + sb + "]}"
+            : v2Body(input, rows.length, sb.toString());
+    return body.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** A binary-tensor body and the length of its JSON header. */
+  record Binary(byte[] body, int headerLength) {}
+
+  /**
+   * A v2 body in Triton's binary tensor format: a JSON header naming the input with its {@code
+   * binary_data_size} and asking for binary outputs ({@code binary_data_output}), then the rows as
+   * little-endian values of the input's datatype (integer types rounded, as the JSON bodies are).
+   */
+  static Binary v2Binary(Input input, double[][] rows) {
+    int width =
+        switch (input.datatype()) {
+          case "FP32", "INT32" -> 4;
+          case "FP64", "INT64" -> 8;
+          default ->
+              throw new IllegalArgumentException(
+                  "--binary sends FP32, FP64, INT32 or INT64 inputs; the model's input is "
+                      + input.datatype());
+        };
+    int count = rows.length * rows[0].length;
+    ByteBuffer data = ByteBuffer.allocate(count * width).order(ByteOrder.LITTLE_ENDIAN);
+    for (double[] row : rows) {
+      for (double v : row) {
+        switch (input.datatype()) {
+          case "FP32" -> data.putFloat((float) v);
+          case "FP64" -> data.putDouble(v);
+          case "INT32" -> data.putInt((int) Math.round(v));
+          default -> data.putLong(Math.round(v));
+        }
+      }
+    }
+    StringBuilder shape = new StringBuilder().append(rows.length);
+    input.innerShape().forEach(d -> shape.append(',').append(d));
+    byte[] header =
+        ("{\"inputs\":[{\"name\":"
+                + quote(input.name())
+                + ",\"shape\":["
+                + shape
+                + "],\"datatype\":"
+                + quote(input.datatype())
+                + ",\"parameters\":{\"binary_data_size\":"
+                + data.capacity()
+                + "}}],\"parameters\":{\"binary_data_output\":true}}")
+            .getBytes(StandardCharsets.UTF_8);
+    byte[] body = Arrays.copyOf(header, header.length + data.capacity());
+    System.arraycopy(data.array(), 0, body, header.length, data.capacity());
+    return new Binary(body, header.length);
   }
 
   private static String v2Body(Input input, int batch, String rows) {

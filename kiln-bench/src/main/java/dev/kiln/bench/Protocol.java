@@ -62,6 +62,9 @@ enum Protocol {
     try (JsonParser p = JSON.createParser(body)) {
       JsonToken t;
       while ((t = p.nextToken()) != null) {
+        if (t == JsonToken.END_OBJECT && p.getParsingContext().inRoot()) {
+          break; // the end of the JSON; binary tensor data may follow
+        }
         if (t != JsonToken.FIELD_NAME) {
           continue;
         }

@@ -47,7 +47,7 @@ final class RawTransport implements Transport {
     this.timeoutNanos = timeout.toNanos();
     List<ByteBuffer> prepared = new ArrayList<>();
     for (byte[] body : payload.bodies()) {
-      prepared.add(serialise(uri, payload.contentType(), body));
+      prepared.add(serialise(uri, payload.contentType(), payload.jsonHeaderLength(), body));
     }
     this.requests = List.copyOf(prepared);
     long tick = Math.clamp(timeout.toMillis() / 10, 10, 200);
@@ -68,8 +68,11 @@ final class RawTransport implements Transport {
             });
   }
 
-  /** The request line, Host, Content-Type and Content-Length, then the body: as wrk sends it. */
-  static ByteBuffer serialise(URI uri, String contentType, byte[] body) {
+  /**
+   * The request line, Host, Content-Type and Content-Length (and Inference-Header-Content-Length
+   * when {@code jsonHeaderLength >= 0}), then the body: as wrk sends it.
+   */
+  static ByteBuffer serialise(URI uri, String contentType, int jsonHeaderLength, byte[] body) {
     String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
     if (uri.getRawQuery() != null) {
       path += "?" + uri.getRawQuery();
@@ -84,6 +87,9 @@ final class RawTransport implements Transport {
                 + contentType
                 + "\r\nContent-Length: "
                 + body.length
+                + (jsonHeaderLength < 0
+                    ? ""
+                    : "\r\nInference-Header-Content-Length: " + jsonHeaderLength)
                 + "\r\n\r\n")
             .getBytes(StandardCharsets.ISO_8859_1);
     ByteBuffer b = ByteBuffer.allocateDirect(head.length + body.length);

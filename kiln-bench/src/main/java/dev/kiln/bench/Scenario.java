@@ -68,7 +68,8 @@ record Scenario(
       String prompt,
       @JsonProperty("max-tokens") Integer maxTokens,
       String body,
-      Boolean stream) {}
+      Boolean stream,
+      Boolean binary) {}
 
   static Scenario read(Path file) throws IOException {
     String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);

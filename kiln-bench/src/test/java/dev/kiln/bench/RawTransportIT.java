@@ -83,6 +83,7 @@ class RawTransportIT {
         RawTransport.serialise(
             URI.create("http://127.0.0.1:8080/v2/models/m%20x/infer?a=1"),
             "application/json",
+            -1,
             "{\"k\":1}".getBytes(StandardCharsets.UTF_8));
     byte[] bytes = new byte[b.remaining()];
     b.duplicate().get(bytes);
@@ -91,5 +92,23 @@ class RawTransportIT {
         .isEqualTo(
             "POST /v2/models/m%20x/infer?a=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
                 + "Content-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"k\":1}");
+  }
+
+  @Test
+  void serialise_binaryTensorBody_addsInferenceHeaderContentLength() {
+    var b =
+        RawTransport.serialise(
+            URI.create("http://127.0.0.1:8080/v2/models/m/infer"),
+            "application/octet-stream",
+            7,
+            "{\"k\":1}\0\0\0\0".getBytes(StandardCharsets.ISO_8859_1));
+    byte[] bytes = new byte[b.remaining()];
+    b.duplicate().get(bytes);
+
+    assertThat(new String(bytes, StandardCharsets.ISO_8859_1))
+        .isEqualTo(
+            "POST /v2/models/m/infer HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+                + "Content-Type: application/octet-stream\r\nContent-Length: 11\r\n"
+                + "Inference-Header-Content-Length: 7\r\n\r\n{\"k\":1}\0\0\0\0");
   }
 }

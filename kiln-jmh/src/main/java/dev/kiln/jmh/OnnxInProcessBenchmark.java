@@ -1,11 +1,13 @@
 package dev.kiln.jmh;
 
 import dev.kiln.core.config.KilnConfig;
+import dev.kiln.core.model.DataType;
 import dev.kiln.core.model.InferenceRequest;
 import dev.kiln.core.model.LoadedModel;
 import dev.kiln.core.model.ModelRuntime;
 import dev.kiln.core.model.ModelSource;
 import dev.kiln.core.model.Tensor;
+import dev.kiln.core.model.TensorSpec;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -28,13 +30,16 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The in-process cost of one inference call through Kiln's ONNX backend (Kiln tensors in, Kiln
- * tensors out, ONNX Runtime in between), on the demo breast-cancer random forest. This is the
- * baseline the served end-to-end latency is compared with in docs/benchmarks.md.
+ * tensors out, ONNX Runtime in between) for a demo model at a batch size. Divided by the batch, it
+ * is the cost per row, and its fall from batch 1 to batch N is the most that dynamic batching can
+ * gain for the model when serving costs nothing else.
  *
- * <p>Run: {@code java -jar kiln-jmh/target/benchmarks.jar OnnxInProcess -p repo=$PWD/models}
+ * <p>The input is uniform random data over the model's first input (integers in [1, 255] for
+ * integer inputs, as byte ids). Run: {@code java -jar kiln-jmh/target/benchmarks.jar OnnxInProcess
+ * -p repo=$PWD/models -p model=stock-lstm -p batch=1,8,32,64}
  */
 @State(Scope.Benchmark)
-@BenchmarkMode(Mode.SampleTime)
+@BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
@@ -42,13 +47,20 @@ import org.openjdk.jmh.annotations.Warmup;
     value = 1,
     jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
 public class OnnxInProcessBenchmark {
+  @Param({"breast-cancer-rf"})
+  public String model;
+
   @Param({"1", "32", "1000"})
   public int batch;
 
   @Param({"models"})
   public String repo;
 
-  private LoadedModel model;
+  /** ONNX Runtime intra-op threads for the session; 0 keeps its default (one per core). */
+  @Param({"0"})
+  public int intraOpThreads;
+
+  private LoadedModel loaded;
   private InferenceRequest request;
 
   @Setup(Level.Trial)
@@ -59,28 +71,49 @@ public class OnnxInProcessBenchmark {
             .filter(r -> r.name().equals("onnxruntime"))
             .findFirst()
             .orElseThrow();
-    Path dir = Path.of(repo, "breast-cancer-rf", "1");
-    model = onnx.load(new ModelSource("breast-cancer-rf", 1, dir, Map.of(), KilnConfig.defaults()));
+    Path dir = Path.of(repo, model, "1");
+    Map<String, String> parameters =
+        intraOpThreads > 0
+            ? Map.of("intra-op-threads", Integer.toString(intraOpThreads))
+            : Map.of();
+    loaded = onnx.load(new ModelSource(model, 1, dir, parameters, KilnConfig.defaults()));
+    TensorSpec spec = loaded.signature().inputs().getFirst();
+    long[] shape = spec.shape().clone();
+    shape[0] = batch;
+    for (int i = 1; i < shape.length; i++) {
+      shape[i] = Math.max(1, shape[i]);
+    }
+    int n = (int) Tensor.elementCount(shape);
     var random = new SplittableRandom(42);
-    float[] data = new float[batch * 30];
-    for (int i = 0; i < data.length; i++) {
-      data[i] = (float) random.nextDouble(0, 100);
+    Object data;
+    if (spec.datatype() == DataType.INT64) {
+      long[] a = new long[n];
+      for (int i = 0; i < n; i++) {
+        a[i] = random.nextLong(1, 256);
+      }
+      data = a;
+    } else {
+      float[] a = new float[n];
+      for (int i = 0; i < n; i++) {
+        a[i] = (float) random.nextDouble(0, 2);
+      }
+      data = a;
     }
     request =
         new InferenceRequest(
             null,
-            Map.of("input", Tensor.ofFloats("input", new long[] {batch, 30}, data)),
+            Map.of(spec.name(), new Tensor(spec.name(), spec.datatype(), shape, data)),
             List.of(),
             Map.of());
   }
 
   @TearDown(Level.Trial)
   public void tearDown() {
-    model.close();
+    loaded.close();
   }
 
   @Benchmark
   public Object execute() {
-    return model.execute(List.of(request));
+    return loaded.execute(List.of(request));
   }
 }

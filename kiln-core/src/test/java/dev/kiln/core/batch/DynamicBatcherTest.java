@@ -66,6 +66,33 @@ class DynamicBatcherTest {
   }
 
   @Test
+  void poll_delayCountedFromOldest_flushesAtOldestEnqueuePlusDelayNotLater() {
+    var b = batcher(8, Duration.ofMillis(2), List.of(), 100);
+    var oldest = b.submit(rows(1), NO_DEADLINE);
+    ticker.advance(Duration.ofMillis(1).plusNanos(500_000));
+    var younger = b.submit(rows(2), NO_DEADLINE);
+    ticker.advance(Duration.ofNanos(499_999));
+
+    assertThat(b.poll().waitNanos()).isEqualTo(1); // 1 ns before oldest + 2 ms: not yet
+    ticker.advance(Duration.ofNanos(1));
+    DynamicBatcher.Batch batch = b.poll();
+    b.run(batch);
+
+    assertThat(batch.requests()).hasSize(2);
+    assertThat(oldest.future().join().queueNanos()).isEqualTo(Duration.ofMillis(2).toNanos());
+    assertThat(younger.future().join().queueNanos()).isEqualTo(500_000);
+  }
+
+  @Test
+  void parkNanos_flushFarOff_parksUntilShortlyBeforeItThenSpins() {
+    long delay = Duration.ofMillis(2).toNanos();
+
+    assertThat(DynamicBatcher.parkNanos(delay)).isEqualTo(delay - DynamicBatcher.WAKE_EARLY_NANOS);
+    assertThat(DynamicBatcher.parkNanos(DynamicBatcher.WAKE_EARLY_NANOS)).isNotPositive();
+    assertThat(DynamicBatcher.parkNanos(1)).isNotPositive();
+  }
+
+  @Test
   void poll_maxBatchSizeReached_flushesWithoutWaiting() {
     var b = batcher(4, Duration.ofSeconds(10), List.of(), 100);
     b.submit(rows(1, 2), NO_DEADLINE);

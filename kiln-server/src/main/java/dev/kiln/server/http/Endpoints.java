@@ -239,6 +239,13 @@ public final class Endpoints {
       return new byte[0];
     }
     try (InputStream in = req.content().inputStream()) {
+      if (declared.isPresent()) {
+        // The usual case: read straight into an array of the declared size. readNBytes(int)
+        // would allocate 8 KB chunks and copy them into the result, for every request.
+        byte[] bytes = new byte[(int) declared.getAsLong()];
+        int n = in.readNBytes(bytes, 0, bytes.length);
+        return n == bytes.length ? bytes : java.util.Arrays.copyOf(bytes, n);
+      }
       byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBodyBytes + 1));
       if (bytes.length > maxBodyBytes) {
         throw tooLarge(bytes.length);
