@@ -27,3 +27,13 @@ header = json.dumps({"inputs": [{"name": "input", "shape": [1, 30, 1], "datatype
                     separators=(',', ':')).encode()
 open(os.path.join(here, 'lstm-batch1.bin'), 'wb').write(header + struct.pack(f'<{len(window)}f', *window))
 open(os.path.join(here, 'lstm-batch1.bin.len'), 'w').write(str(len(header)))
+
+# license-encoder, batch 16 (Issue 6's heavier Gatling comparison, ~25 ms a request): 16 windows of
+# 64 bytes of the GPL-3 text, as the model's input_ids (byte + 1), INT64 [16, 64].
+import random
+rnd = random.Random(6)
+text = open('/usr/share/common-licenses/GPL-3', 'rb').read()
+offsets = [rnd.randrange(len(text) - 64) for _ in range(16)]
+ids = [b + 1 for o in offsets for b in text[o:o + 64]]
+body = {"inputs": [{"name": "input_ids", "shape": [16, 64], "datatype": "INT64", "data": ids}]}
+open(os.path.join(here, 'lic-batch16.json'), 'w').write(json.dumps(body, separators=(',', ':')))

@@ -1,9 +1,24 @@
 #!/usr/bin/env bash
-# Issue 6's check: the same open-loop load from Gatling (constantUsersPerSec, Java DSL) and then
-# from kiln bench, against a running server; prints both runs' p50, p99 and throughput.
+# Issue 6's check: the same open-loop load from Gatling (constantUsersPerSec, Java DSL) and from
+# kiln bench against a running server; prints both tools' p50, p99 and throughput per run and, over
+# all runs, the median and range of each delta.
 #   tools/gatling/compare.sh [TARGET] [RATE] [SECONDS] [BODY] [PATH] [ROWS]
 # Defaults: http://127.0.0.1:8080, 50 req/s, 60 s, tools/bench/rf-batch1000.json (made by
 # /usr/bin/python3 tools/bench/make_bodies.py), /v2/models/breast-cancer-rf/infer.
+# Environment:
+#   MODE=parallel    both tools at once, each at RATE, against the same server (so both see the
+#                    same server conditions; give each half the load you want); sequential (the
+#                    default) runs Gatling, then kiln bench
+#   RUNS=N           repeat N times (sequential: alternating which tool goes first)
+#   ARRIVAL=poisson  Poisson arrivals in both tools (Gatling's randomized()); the default, constant,
+#                    spaces them evenly, and then in parallel mode the two tools' schedules keep
+#                    one phase offset for the whole run, so one tool's requests may always queue
+#                    right behind the other's
+#   WARMUP=S         seconds each tool warms up before it measures (default 10)
+#   CLIENT_CPUS=L    run both load generators under taskset -c L (pin the server elsewhere)
+#   OUT, GATLING_M2  results directory (default /tmp/kiln-gatling), Gatling's Maven repository
+# Against tools/bench/DelayStub.java (a server with a known delay distribution), the stub's own
+# record of how long it held each tool's requests is printed as a third column.
 # Run it under the shared lock: flock /tmp/kiln-cpu.lock tools/gatling/compare.sh ...
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -13,46 +28,62 @@ SECS="${3:-60}"
 BODY="$(realpath "${4:-tools/bench/rf-batch1000.json}")"
 URLPATH="${5:-/v2/models/breast-cancer-rf/infer}"
 ROWS="${6:-1000}"                            # rows in BODY, for kiln bench's rows/s
-WARMUP="${WARMUP:-10}"                       # seconds each tool warms up before it measures
+WARMUP="${WARMUP:-10}"
+MODE="${MODE:-sequential}"
+RUNS="${RUNS:-1}"
+ARRIVAL="${ARRIVAL:-constant}"
 MODEL="$(echo "$URLPATH" | sed -n 's|^/v2/models/\([^/]*\)/infer$|\1|p')"
 OUT="${OUT:-/tmp/kiln-gatling}"
 M2="${GATLING_M2:-$HOME/.m2/repository}"   # where Gatling's own dependencies are kept
+PIN=()
+[ -n "${CLIENT_CPUS:-}" ] && PIN=(taskset -c "$CLIENT_CPUS")
 mkdir -p "$OUT"
+STUB=0
+curl -sf "$TARGET/stats" > /dev/null 2>&1 && STUB=1
+
+bench() { # DIR [extra flags]: one kiln bench run on the load
+  local dir="$1"; shift
+  "${PIN[@]}" ./kiln bench --target "$TARGET" --protocol v2 --model "$MODEL" --rate "$RATE" \
+    --arrival "$ARRIVAL" --batch "$ROWS" --body "$BODY" --memory off --quiet --out "$dir" "$@" > "$dir.log" 2>&1
+}
+gatling() { # LOGFILE: one Gatling run (the Maven plugin compiles and runs the simulation)
+  rm -rf tools/gatling/target/gatling
+  (cd tools/gatling && "${PIN[@]}" ../../mvnw -B -q -Dmaven.repo.local="$M2" gatling:test \
+    -Dtarget="$TARGET" -Dpath="$URLPATH" -Dbody="$BODY" -Drate="$RATE" -Dduration="$SECS" \
+    -Dwarmup="$WARMUP" -Darrival="$ARRIVAL") > "$1" 2>&1
+}
+stub_reset_after() { # SECONDS: clear the stub's record once the tools' warm-up is over
+  [ "$STUB" = 1 ] || return 0
+  (sleep "$1"; curl -sf "$TARGET/reset" > /dev/null) &
+}
+
 echo "load before: $(uptime)"
-# warm the server's JIT for this request (not recorded)
-./kiln bench --target "$TARGET" --protocol v2 --model "$MODEL" --rate "$RATE" --duration 10s \
-  --warmup 0s --body "$BODY" --memory off --quiet --out "$OUT/warm" > /dev/null
-echo "gatling start: $(uptime)"
-rm -rf tools/gatling/target/gatling
-(cd tools/gatling && ../../mvnw -B -q -Dmaven.repo.local="$M2" gatling:test \
-  -Dtarget="$TARGET" -Dpath="$URLPATH" -Dbody="$BODY" -Drate="$RATE" -Dduration="$SECS" \
-  -Dwarmup="$WARMUP") > "$OUT/gatling.log" 2>&1
-rm -rf "$OUT/gatling" && cp -r tools/gatling/target/gatling "$OUT/gatling"
-grep -A12 'Global Information' "$OUT/gatling.log" | tail -12 || true
-echo "bench start: $(uptime)"
-./kiln bench --target "$TARGET" --protocol v2 --model "$MODEL" --rate "$RATE" --duration "${SECS}s" \
-  --warmup "${WARMUP}s" --batch "$ROWS" --body "$BODY" --memory off --quiet --out "$OUT/bench" | grep -E 'throughput|corrected|uncorrected|requests'
+mkdir -p "$OUT/warm"   # warm the server's JIT for this request (not recorded)
+bench "$OUT/warm" --duration 10s --warmup 0s || true
+for run in $(seq 1 "$RUNS"); do
+  R="$OUT/run$run"; rm -rf "$R"; mkdir -p "$R"
+  echo "run $run ($MODE) start: $(uptime)"
+  [ "$STUB" = 1 ] && curl -sf "$TARGET/reset" > /dev/null
+  if [ "$MODE" = parallel ]; then
+    gatling "$R/gatling.log" & gpid=$!
+    # kiln bench starts once Gatling's simulation (not Maven) has started, so their windows match
+    until grep -q 'Simulation kiln.OpenLoopSimulation started' "$R/gatling.log" 2>/dev/null; do
+      kill -0 "$gpid" 2>/dev/null || break
+      sleep 0.2
+    done
+    stub_reset_after $((WARMUP + 1))
+    bench "$R/bench" --duration "${SECS}s" --warmup "${WARMUP}s"
+    wait "$gpid"
+  elif [ $((run % 2)) = 1 ]; then
+    gatling "$R/gatling.log"
+    bench "$R/bench" --duration "${SECS}s" --warmup "${WARMUP}s"
+  else
+    bench "$R/bench" --duration "${SECS}s" --warmup "${WARMUP}s"
+    gatling "$R/gatling.log"
+  fi
+  cp -r tools/gatling/target/gatling "$R/gatling"
+  [ "$STUB" = 1 ] && curl -sf "$TARGET/stats" > "$R/stub.json"
+  echo "run $run end: $(uptime)"
+done
 echo "load after: $(uptime)"
-INDEX="$(ls -d "$OUT"/gatling/*/ | head -1)index.html"
-/usr/bin/env python3 - "$INDEX" "$OUT/bench/report.json" "$SECS" <<'PY'
-import json, re, sys
-# Gatling 3.15's statistics table, row of request "infer": col-2 total, 3 OK, 4 KO, 6 count/s,
-# 7 min, 8 p50, 9 p75, 10 p95, 11 p99, 12 max, 13 mean (whole ms)
-html = open(sys.argv[1]).read()
-row = html[html.index('<tr id="req_infer-'):]
-row = row[:row.index('</tr>')]
-cols = {int(k): v for k, v in re.findall(r'col-(\d+)">([^<]*)<', row)}
-g = {"numberOfRequests": {"ok": int(cols[3]), "ko": int(cols[4])}}
-b = json.load(open(sys.argv[2]))["steps"][0]
-# throughput: OK responses over the injection time (Gatling's own count/s column is rounded)
-gp50, gp99, grps = float(cols[8]), float(cols[11]), int(cols[3]) / float(sys.argv[3])
-print(f"gatling table row 'infer': {cols}")
-bp50, bp99 = b["latency_ms"]["corrected"]["p50"], b["latency_ms"]["corrected"]["p99"]
-up50, up99 = b["latency_ms"]["uncorrected"]["p50"], b["latency_ms"]["uncorrected"]["p99"]
-brps = b["throughput_rps"]
-print(f"gatling: ok {g['numberOfRequests']['ok']} ko {g['numberOfRequests']['ko']}  p50 {gp50} ms  p99 {gp99} ms  {grps:.2f} req/s")
-print(f"bench:   ok {b['ok']} errors {b['errors']}  p50 {bp50} ms (uncorrected {up50})  p99 {bp99} ms (uncorrected {up99})  {brps:.2f} req/s")
-for name, gv, bv in [("p50", gp50, bp50), ("p99", gp99, bp99), ("throughput", grps, brps)]:
-    d = (bv - gv) / gv
-    print(f"{name}: bench/gatling - 1 = {d:+.1%}  {'within 10%' if abs(d) <= 0.10 else 'NOT within 10%'}")
-PY
+/usr/bin/env python3 tools/gatling/summarise.py "$OUT" "$RUNS" "$SECS"
