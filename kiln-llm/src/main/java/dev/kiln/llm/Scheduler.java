@@ -533,13 +533,18 @@ final class Scheduler implements AutoCloseable {
 
   /**
    * A cache for {@code need} positions within the budget, or null when it does not fit now. Reuses
-   * the smallest pooled cache that is big enough; otherwise allocates one, first dropping pooled
-   * caches until in-use plus pooled plus the new one fit in the budget.
+   * the smallest pooled cache that is big enough and at most twice the rounded need (a pooled
+   * full-context cache handed to a short request would hold budget that other sequences could run
+   * in); otherwise allocates one, first dropping pooled caches until in-use plus pooled plus the
+   * new one fit in the budget.
    */
   private KvCache reserve(int need) {
+    long rounded = (need + KV_GRANULE - 1L) / KV_GRANULE * KV_GRANULE;
     KvCache best = null;
     for (KvCache c : free) {
-      if (c.capacity >= need && (best == null || c.capacity < best.capacity)) {
+      if (c.capacity >= need
+          && c.capacity <= 2 * rounded
+          && (best == null || c.capacity < best.capacity)) {
         best = c;
       }
     }
@@ -550,10 +555,7 @@ final class Scheduler implements AutoCloseable {
       return best;
     }
     int capacity =
-        (int)
-            Math.min(
-                Math.min(budgetTokens - reservedTokens, config.positions()),
-                (need + KV_GRANULE - 1L) / KV_GRANULE * KV_GRANULE);
+        (int) Math.min(Math.min(budgetTokens - reservedTokens, config.positions()), rounded);
     if (capacity < need) {
       return null;
     }

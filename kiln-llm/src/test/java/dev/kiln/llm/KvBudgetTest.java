@@ -119,6 +119,22 @@ class KvBudgetTest {
   }
 
   @Test
+  void generate_shortAfterALongOneFinished_doesNotTakeItsPooledCache() throws Exception {
+    // A: 6 + 90 - 1 = 95 -> 96 positions, pooled when it ends. Two short requests (6 + 10 - 1 =
+    // 15 -> 16 each) must both run: handing one of them A's 96-position cache would leave 4.
+    assertThat(free(90).get(30, TimeUnit.SECONDS).tokens()).isPositive();
+    CountDownLatch gate = new CountDownLatch(1);
+    var b = held(10, gate);
+    var c = held(10, gate);
+    await(() -> scheduler.occupancy().running() == 2);
+    assertThat(scheduler.occupancy().kvReservedTokens()).isEqualTo(32);
+    assertThat(scheduler.hasWaiters()).isFalse();
+    gate.countDown();
+    b.get(30, TimeUnit.SECONDS);
+    c.get(30, TimeUnit.SECONDS);
+  }
+
+  @Test
   void generate_fitsBesideRunning_isAdmittedWithoutWaiting() throws Exception {
     CountDownLatch gate = new CountDownLatch(1);
     var a = held(40, gate); // 45 -> 48 positions
