@@ -42,7 +42,7 @@ final class Gpt2Engine {
   private final float[] att; // [R, d] attention output, heads side by side
   private final float[] hidden; // [R, 4d] MLP hidden layer
   private final float[][] scores; // [workers][P] attention weights, one row per worker
-  // [workers][max(PANEL, 4d)]: kernel tiles, packed weights, column sums of a Conv1D decode step
+  // [workers][max(PANEL, 16 x 4d)]: kernel tiles, packed weights, column sums of a decode step
   private final float[][] scratch;
   private final float[] positionRow; // [d] a position embedding row, dequantised
   private final KvCache[] rowCache; // [R] the cache each row belongs to
@@ -98,7 +98,9 @@ final class Gpt2Engine {
     att = new float[r * d];
     hidden = new float[r * 4 * d];
     scores = new float[workers.count()][p];
-    scratch = new float[workers.count()][Math.max(Kernels.PANEL, 4 * c.embedding())];
+    // a Conv1D decode step of up to MATVEC_ROWS rows keeps its column sums here: the widest
+    // matrix is 4d wide, and at least a worker's share of it (all of it with one worker)
+    scratch = new float[workers.count()][Math.max(Kernels.PANEL, Kernels.MATVEC_ROWS * 4 * d)];
     positionRow = new float[d];
     rowCache = new KvCache[r];
     rowPosition = new int[r];

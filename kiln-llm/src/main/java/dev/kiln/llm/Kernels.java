@@ -26,6 +26,13 @@ final class Kernels {
    */
   static final int K_BLOCK = 64;
 
+  /**
+   * Up to this many rows (a decode step of up to 16 sequences), a Conv1D product streams whole
+   * weight rows ({@link #matvec}) rather than packing blocks into a panel ({@link #matmul}), whose
+   * copies cost more than they save when few rows reuse each block.
+   */
+  static final int MATVEC_ROWS = 16;
+
   /** Floats of the per-worker scratch {@link #matmul} packs a block of weights into. */
   static final int PANEL = K_BLOCK * 4 * LANES;
 
@@ -227,16 +234,19 @@ final class Kernels {
   }
 
   /**
-   * Columns {@code [from, to)} of {@link #matmul} for one row {@code x [1, in]}: the decode step.
-   * Instead of {@link #matmul}'s column blocks (256 bytes of each of the {@code in} weight rows,
-   * 3-12 KB apart), it streams the weight rows whole, four at a time, into the column sums kept in
-   * {@code acc} (at least {@code to - from} floats, in L1). Each element is still {@link #matmul}'s
+   * Columns {@code [from, to)} of {@link #matmul} for a few rows {@code x [rows, in]}: a decode
+   * step of one or several sequences. Instead of {@link #matmul}'s column blocks (256 bytes of each
+   * of the {@code in} weight rows, 3-12 KB apart, packed into a panel per block), it streams the
+   * weight rows whole, four at a time, and adds them into every row's column sums kept in {@code
+   * acc} ({@code rows * (to - from)} floats at least; the four weight rows, 4 x (to - from) floats,
+   * stay in L1 while the activation rows pass over them). Each element is still {@link #matmul}'s
    * chain: the bias (plus the old {@code out} when accumulating), then a fused multiply-add per
    * input feature in order, so the result is bit-identical to it.
    */
   static void matvec(
       float[] out,
       float[] x,
+      int rows,
       int in,
       MemorySegment w,
       float[] bias,
@@ -247,45 +257,57 @@ final class Kernels {
       float[] acc) {
     int n = to - from;
     int vec = n / LANES * LANES;
-    for (int j = 0; j < n; j++) {
-      acc[j] = accumulate ? out[from + j] + bias[from + j] : bias[from + j];
+    for (int t = 0; t < rows; t++) {
+      for (int j = 0; j < n; j++) {
+        int o = t * outDim + from + j;
+        acc[t * n + j] = accumulate ? out[o] + bias[from + j] : bias[from + j];
+      }
     }
     long stride = (long) outDim * Float.BYTES;
     int i = 0;
     for (; i + 4 <= in; i += 4) {
-      FloatVector x0 = FloatVector.broadcast(SPECIES, x[i]);
-      FloatVector x1 = FloatVector.broadcast(SPECIES, x[i + 1]);
-      FloatVector x2 = FloatVector.broadcast(SPECIES, x[i + 2]);
-      FloatVector x3 = FloatVector.broadcast(SPECIES, x[i + 3]);
       long base = ((long) i * outDim + from) * Float.BYTES;
-      for (int j = 0; j < vec; j += LANES) {
-        long o = base + (long) j * Float.BYTES;
-        FloatVector a = FloatVector.fromArray(SPECIES, acc, j);
-        a = FloatVector.fromMemorySegment(SPECIES, w, o, LE).fma(x0, a);
-        a = FloatVector.fromMemorySegment(SPECIES, w, o + stride, LE).fma(x1, a);
-        a = FloatVector.fromMemorySegment(SPECIES, w, o + 2 * stride, LE).fma(x2, a);
-        a = FloatVector.fromMemorySegment(SPECIES, w, o + 3 * stride, LE).fma(x3, a);
-        a.intoArray(acc, j);
+      for (int t = 0; t < rows; t++) {
+        int xt = t * in + i;
+        FloatVector x0 = FloatVector.broadcast(SPECIES, x[xt]);
+        FloatVector x1 = FloatVector.broadcast(SPECIES, x[xt + 1]);
+        FloatVector x2 = FloatVector.broadcast(SPECIES, x[xt + 2]);
+        FloatVector x3 = FloatVector.broadcast(SPECIES, x[xt + 3]);
+        int at = t * n;
+        for (int j = 0; j < vec; j += LANES) {
+          long o = base + (long) j * Float.BYTES;
+          FloatVector a = FloatVector.fromArray(SPECIES, acc, at + j);
+          a = FloatVector.fromMemorySegment(SPECIES, w, o, LE).fma(x0, a);
+          a = FloatVector.fromMemorySegment(SPECIES, w, o + stride, LE).fma(x1, a);
+          a = FloatVector.fromMemorySegment(SPECIES, w, o + 2 * stride, LE).fma(x2, a);
+          a = FloatVector.fromMemorySegment(SPECIES, w, o + 3 * stride, LE).fma(x3, a);
+          a.intoArray(acc, at + j);
+        }
       }
     }
     for (; i < in; i++) {
-      FloatVector xi = FloatVector.broadcast(SPECIES, x[i]);
       long base = ((long) i * outDim + from) * Float.BYTES;
-      for (int j = 0; j < vec; j += LANES) {
-        FloatVector.fromMemorySegment(SPECIES, w, base + (long) j * Float.BYTES, LE)
-            .fma(xi, FloatVector.fromArray(SPECIES, acc, j))
-            .intoArray(acc, j);
+      for (int t = 0; t < rows; t++) {
+        FloatVector xi = FloatVector.broadcast(SPECIES, x[t * in + i]);
+        int at = t * n;
+        for (int j = 0; j < vec; j += LANES) {
+          FloatVector.fromMemorySegment(SPECIES, w, base + (long) j * Float.BYTES, LE)
+              .fma(xi, FloatVector.fromArray(SPECIES, acc, at + j))
+              .intoArray(acc, at + j);
+        }
       }
     }
-    for (int j = vec; j < n; j++) {
-      float a = acc[j];
-      for (int k = 0; k < in; k++) {
-        a = Math.fma(x[k], w.getAtIndex(SafeTensors.F32, (long) k * outDim + from + j), a);
+    for (int t = 0; t < rows; t++) {
+      for (int j = vec; j < n; j++) {
+        float a = acc[t * n + j];
+        for (int k = 0; k < in; k++) {
+          a =
+              Math.fma(
+                  x[t * in + k], w.getAtIndex(SafeTensors.F32, (long) k * outDim + from + j), a);
+        }
+        acc[t * n + j] = a;
       }
-      acc[j] = a;
-    }
-    for (int j = 0; j < n; j++) {
-      out[from + j] = acc[j];
+      System.arraycopy(acc, t * n, out, t * outDim + from, n);
     }
   }
 

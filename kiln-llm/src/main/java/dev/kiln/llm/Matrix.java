@@ -60,8 +60,8 @@ sealed interface Matrix permits Matrix.Conv1d, RowMatrix {
         int from,
         int to,
         float[] scratch) {
-      if (rows == 1 && scratch.length >= to - from) {
-        Kernels.matvec(out, x, inputs, data, bias, outputs, accumulate, from, to, scratch);
+      if (rows <= Kernels.MATVEC_ROWS && scratch.length >= rows * (to - from)) {
+        Kernels.matvec(out, x, rows, inputs, data, bias, outputs, accumulate, from, to, scratch);
       } else {
         Kernels.matmul(out, x, rows, inputs, data, bias, outputs, accumulate, from, to, scratch);
       }

@@ -119,7 +119,7 @@ class KernelsTest {
       int split = Workers.to(out, Kernels.LANES, 0, 2);
       for (int[] range : new int[][] {{0, split}, {split, out}}) {
         Kernels.matmul(viaMatmul, x, 1, in, ws, bias, out, accumulate, range[0], range[1], panel);
-        Kernels.matvec(viaMatvec, x, in, ws, bias, out, accumulate, range[0], range[1], acc);
+        Kernels.matvec(viaMatvec, x, 1, in, ws, bias, out, accumulate, range[0], range[1], acc);
       }
       assertThat(viaMatvec).containsExactly(viaMatmul);
       for (int j = 0; j < out; j++) {
@@ -161,27 +161,35 @@ class KernelsTest {
   }
 
   @Test
-  void conv1dMultiply_oneRowWithColumnScratch_equalsFourRowTileRow() {
-    // The decode path (one row, scratch for column sums) against the 4-row tile of a batch, with
-    // and without the residual: batched decode steps must equal single-stream ones bit for bit.
+  void conv1dMultiply_decodeRowsStreamed_bitIdenticalToPanelTiles() {
+    // 20 rows go through matmul's packed 4 x 4 tiles; the first 5 together and each alone stream
+    // the weight rows (matvec). All three must agree bit for bit, with and without the residual:
+    // a batched decode step equals single-stream decoding and the prefill of the same rows.
+    int rows = Kernels.MATVEC_ROWS + 4;
     int in = Kernels.K_BLOCK + 48;
     int out = 4 * Kernels.LANES + 5;
-    float[] x = random(4 * in);
+    float[] x = random(rows * in);
     float[] w = random(in * out);
     float[] bias = random(out);
-    float[] previous = random(4 * out);
+    float[] previous = random(rows * out);
     try (Arena arena = Arena.ofConfined()) {
       Matrix.Conv1d m = new Matrix.Conv1d(segment(arena, w), in, out);
+      float[] sums = new float[Kernels.MATVEC_ROWS * out];
       for (boolean accumulate : new boolean[] {false, true}) {
-        float[] batch = previous.clone();
-        m.multiply(batch, x, 4, bias, accumulate, 0, out, new float[Kernels.PANEL]);
-        for (int t = 0; t < 4; t++) {
+        float[] tiles = previous.clone();
+        m.multiply(tiles, x, rows, bias, accumulate, 0, out, new float[Kernels.PANEL]);
+        float[] five = java.util.Arrays.copyOf(previous, 5 * out);
+        m.multiply(five, x, 5, bias, accumulate, 0, out, sums);
+        assertThat(five)
+            .as("accumulate %s, 5 rows streamed", accumulate)
+            .containsExactly(java.util.Arrays.copyOf(tiles, 5 * out));
+        for (int t = 0; t < rows; t++) {
           float[] one = java.util.Arrays.copyOfRange(previous, t * out, (t + 1) * out);
           float[] xt = java.util.Arrays.copyOfRange(x, t * in, (t + 1) * in);
-          m.multiply(one, xt, 1, bias, accumulate, 0, out, new float[Kernels.PANEL]);
+          m.multiply(one, xt, 1, bias, accumulate, 0, out, sums);
           assertThat(one)
-              .as("accumulate %s row %d", accumulate, t)
-              .containsExactly(java.util.Arrays.copyOfRange(batch, t * out, (t + 1) * out));
+              .as("accumulate %s row %d alone", accumulate, t)
+              .containsExactly(java.util.Arrays.copyOfRange(tiles, t * out, (t + 1) * out));
         }
       }
     }
