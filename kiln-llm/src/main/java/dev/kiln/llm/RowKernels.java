@@ -140,7 +140,7 @@ final class RowKernels {
         long s0 = m.scaleOffset(j);
         if (us == 4) {
           q8x2x4(w, r0, s0, cols, x, x0, xs, res, 0);
-          q8x2x4(w, r0 + 2 * rb, s0 + 2 * (cols / 32 * 4L), cols, x, x0, xs, res, 8);
+          q8x2x4(w, r0 + 2 * rb, s0 + 2 * RowMatrix.scaleStride(cols), cols, x, x0, xs, res, 8);
         } else {
           q8x1(w, r0, s0, cols, x, x0, res);
         }
@@ -348,7 +348,7 @@ final class RowKernels {
       float[] res,
       int off) {
     long q1 = q0 + cols;
-    long s1 = s0 + cols / 32 * 4L;
+    long s1 = s0 + RowMatrix.scaleStride(cols);
     FloatVector zero = FloatVector.zero(F);
     FloatVector a00 = zero, a01 = zero, a02 = zero, a03 = zero;
     FloatVector a10 = zero, a11 = zero, a12 = zero, a13 = zero;
@@ -397,7 +397,7 @@ final class RowKernels {
   private static void q8x1(
       MemorySegment w, long q0, long s0, int cols, float[] x, int x0, float[] res) {
     long qs = cols;
-    long ss = cols / 32 * 4L;
+    long ss = RowMatrix.scaleStride(cols);
     FloatVector zero = FloatVector.zero(F);
     FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
     for (int c = 0; c < cols; c += 32) {

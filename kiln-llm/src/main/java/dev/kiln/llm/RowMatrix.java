@@ -32,7 +32,7 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
       return switch (this) {
         case F32 -> 4L * cols;
         case BF16 -> 2L * cols;
-        case Q8_0 -> cols + cols / 32 * 4L;
+        case Q8_0 -> cols + scaleStride(cols);
       };
     }
 
@@ -69,7 +69,17 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
 
   /** Byte offset of the Q8_0 scales of row {@code r}. */
   long scaleOffset(int r) {
-    return (long) rows * cols + (long) r * (cols / 32) * 4;
+    return scaleOffset(rows, cols, r);
+  }
+
+  /** Byte offset of row {@code r}'s Q8_0 scales in a {@code [rows, cols]} matrix. */
+  static long scaleOffset(int rows, int cols, int r) {
+    return (long) rows * cols + r * scaleStride(cols);
+  }
+
+  /** Bytes of one row's Q8_0 scales: one fp32 per 32 weights. */
+  static long scaleStride(int cols) {
+    return cols / 32 * 4L;
   }
 
   @Override
@@ -173,7 +183,7 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
             // the scale as GGUF stores it (fp16), widened back
             out.set(
                 SafeTensors.F32,
-                (long) rows * cols + ((long) r * (cols / 32) + c0 / 32) * 4,
+                scaleOffset(rows, cols, r) + c0 / 32 * 4L,
                 Float.float16ToFloat(Float.floatToFloat16(d)));
             for (int k = 0; k < 32; k++) {
               float v = block[k] * id;
