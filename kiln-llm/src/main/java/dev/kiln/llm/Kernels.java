@@ -311,60 +311,6 @@ final class Kernels {
     }
   }
 
-  /**
-   * Rows {@code [rowFrom, rowTo)} of {@code out = W x} for a row-major {@code W [n, d]}: the output
-   * head, where W is the token embedding (tied weights), one dot product per vocabulary entry.
-   */
-  static void matvecRows(
-      float[] out, float[] x, int xOffset, MemorySegment w, int d, int rowFrom, int rowTo) {
-    int bound = SPECIES.loopBound(d);
-    for (int r = rowFrom; r < rowTo; r++) {
-      long base = (long) r * d * Float.BYTES;
-      FloatVector acc = FloatVector.zero(SPECIES);
-      int i = 0;
-      for (; i < bound; i += LANES) {
-        acc =
-            FloatVector.fromMemorySegment(SPECIES, w, base + (long) i * Float.BYTES, LE)
-                .fma(FloatVector.fromArray(SPECIES, x, xOffset + i), acc);
-      }
-      float sum = acc.reduceLanes(VectorOperators.ADD);
-      for (; i < d; i++) {
-        sum += x[xOffset + i] * w.getAtIndex(SafeTensors.F32, (long) r * d + i);
-      }
-      out[r] = sum;
-    }
-  }
-
-  /**
-   * Rows {@code [rowFrom, rowTo)} of {@code out[b] = W x_b} for the {@code batch} vectors {@code
-   * x_b = x[b*d, (b+1)*d)}: the output head of a batched step. Each row of W is loaded once and
-   * dotted with every x_b while it is in cache; each dot product sums in exactly the order of
-   * {@link #matvecRows(float[], float[], int, MemorySegment, int, int, int)}, so a sequence's
-   * logits do not depend on the batch it ran in.
-   */
-  static void matvecRows(
-      float[][] out, int batch, float[] x, MemorySegment w, int d, int rowFrom, int rowTo) {
-    int bound = SPECIES.loopBound(d);
-    for (int r = rowFrom; r < rowTo; r++) {
-      long base = (long) r * d * Float.BYTES;
-      for (int b = 0; b < batch; b++) {
-        int xo = b * d;
-        FloatVector acc = FloatVector.zero(SPECIES);
-        int i = 0;
-        for (; i < bound; i += LANES) {
-          acc =
-              FloatVector.fromMemorySegment(SPECIES, w, base + (long) i * Float.BYTES, LE)
-                  .fma(FloatVector.fromArray(SPECIES, x, xo + i), acc);
-        }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < d; i++) {
-          sum += x[xo + i] * w.getAtIndex(SafeTensors.F32, (long) r * d + i);
-        }
-        out[b][r] = sum;
-      }
-    }
-  }
-
   /** {@code a[ao..ao+n) · b[bo..bo+n)}. */
   static float dot(float[] a, int ao, float[] b, int bo, int n) {
     int i = 0;

@@ -214,25 +214,6 @@ class KernelsTest {
   }
 
   @Test
-  void matvecRows_equalsScalarReference() {
-    int n = 9;
-    int d = Kernels.LANES * 2 + 3;
-    float[] x = random(d + 4);
-    float[] w = random(n * d);
-    float[] y = new float[n];
-    try (Arena arena = Arena.ofConfined()) {
-      Kernels.matvecRows(y, x, 4, segment(arena, w), d, 0, n);
-    }
-    for (int r = 0; r < n; r++) {
-      double expected = 0;
-      for (int i = 0; i < d; i++) {
-        expected += (double) x[4 + i] * w[r * d + i];
-      }
-      assertThat(y[r]).isCloseTo((float) expected, within(1e-4f));
-    }
-  }
-
-  @Test
   void dotAndAxpy_oddLength_equalScalar() {
     int n = Kernels.LANES + 3;
     float[] a = random(n + 2);
