@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
+import java.util.Arrays;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -244,7 +245,7 @@ public final class Endpoints {
         // would allocate 8 KB chunks and copy them into the result, for every request.
         byte[] bytes = new byte[(int) declared.getAsLong()];
         int n = in.readNBytes(bytes, 0, bytes.length);
-        return n == bytes.length ? bytes : java.util.Arrays.copyOf(bytes, n);
+        return n == bytes.length ? bytes : Arrays.copyOf(bytes, n);
       }
       byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBodyBytes + 1));
       if (bytes.length > maxBodyBytes) {
