@@ -9,8 +9,10 @@ import dev.kiln.core.model.ModelRuntime;
 import dev.kiln.core.time.Ticker;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
@@ -204,8 +206,8 @@ public final class ModelRegistry implements AutoCloseable {
    * serve, so a member's reload changes them too (its cached answers must go with the member's).
    */
   private void fireChanged(String name) {
-    var changed = new java.util.LinkedHashSet<String>();
-    var pending = new java.util.ArrayDeque<String>(List.of(name));
+    var changed = new LinkedHashSet<String>();
+    var pending = new ArrayDeque<String>(List.of(name));
     while (!pending.isEmpty()) {
       String m = pending.poll();
       if (changed.add(m)) {
