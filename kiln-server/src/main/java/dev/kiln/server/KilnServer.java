@@ -16,6 +16,7 @@ import dev.kiln.server.http.MetricsRoutes;
 import dev.kiln.server.http.OpenAiRoutes;
 import dev.kiln.server.http.Problems;
 import dev.kiln.server.http.RepositoryRoutes;
+import dev.kiln.server.http.RouteTable;
 import dev.kiln.server.http.V1Routes;
 import dev.kiln.server.http.V2Routes;
 import io.helidon.http.DirectHandler;
@@ -91,20 +92,20 @@ public final class KilnServer implements AutoCloseable {
       metrics.bindInFlight(endpoints::inferInFlight);
       String version = version();
       HttpRouting.Builder routing = HttpRouting.builder();
-      new V2Routes(service, endpoints, version, config.server().strictReadiness())
-          .register(routing);
+      RouteTable routes = new RouteTable(routing);
+      new V2Routes(service, endpoints, version, config.server().strictReadiness()).register(routes);
       new RepositoryRoutes(
               registry, endpoints, config.repository().modelControl(), config.server().adminToken())
-          .register(routing);
-      new V1Routes(service, endpoints).register(routing);
+          .register(routes);
+      new V1Routes(service, endpoints).register(routes);
       new OpenAiRoutes(
               registry,
               endpoints,
               new dev.kiln.server.http.LlmMetrics(metrics.registry(), registry))
-          .register(routing);
-      new HealthRoutes(registry, endpoints, version, ticker, cache::remoteStatus).register(routing);
-      new MetricsRoutes(metrics.registry(), endpoints).register(routing);
-      routing.any(endpoints.notFound());
+          .register(routes);
+      new HealthRoutes(registry, endpoints, version, ticker, cache::remoteStatus).register(routes);
+      new MetricsRoutes(metrics.registry(), endpoints).register(routes);
+      routing.any(endpoints.notFound(routes));
       WebServer web =
           WebServer.builder()
               .host(config.server().host())

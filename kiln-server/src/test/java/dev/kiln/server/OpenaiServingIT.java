@@ -195,9 +195,10 @@ class OpenaiServingIT {
   }
 
   @Test
-  void completions_wrongMethod_isOpenAiShaped404() {
+  void completions_wrongMethod_isOpenAiShaped405AllowingPost() {
     var reply = server.get("/v1/completions");
-    assertThat(reply.status()).isEqualTo(404);
+    assertThat(reply.status()).isEqualTo(405);
+    assertThat(reply.headers().firstValue("Allow")).hasValue("POST");
     assertThat(reply.contentType()).startsWith("application/json");
     assertThat(reply.json().path("error").path("message").asText()).contains("GET /v1/completions");
   }

@@ -182,7 +182,23 @@ class ProblemResponsesIT {
 
   @Test
   void get_unknownRoute_is404NamingPath() {
-    assertProblem(server.get("/v3/nothing/here"), 404, "GET", "/v3/nothing/here");
+    var reply = server.get("/v3/nothing/here");
+    assertProblem(reply, 404, "GET", "/v3/nothing/here");
+    assertThat(reply.json().path("title").asText()).isEqualTo("Not found");
+  }
+
+  @Test
+  void post_onModelMetadataRoute_is405AllowingGet() {
+    var reply = server.post("/v2/models/" + RF, oneRow());
+    assertProblem(reply, 405, "POST", "/v2/models/" + RF);
+    assertThat(reply.headers().firstValue("Allow")).hasValue("GET");
+  }
+
+  @Test
+  void get_onInferRoute_is405AllowingPost() {
+    var reply = server.get(INFER);
+    assertProblem(reply, 405, "GET", INFER);
+    assertThat(reply.headers().firstValue("Allow")).hasValue("POST");
   }
 
   @Test

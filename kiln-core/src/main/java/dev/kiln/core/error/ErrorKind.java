@@ -9,6 +9,10 @@ public enum ErrorKind {
   INVALID_INPUT,
   /** No such model or version in the repository. */
   MODEL_NOT_FOUND,
+  /** No route answers the request's path. */
+  NOT_FOUND,
+  /** The path is a route, but not for the request's method. */
+  METHOD_NOT_ALLOWED,
   /** The model exists but no version of it is ready (loading, failed or unloaded). */
   MODEL_NOT_READY,
   /** The request body is larger than the configured limit. */

@@ -6,6 +6,7 @@ import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
+import io.helidon.http.Method;
 import io.helidon.http.RequestException;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.Handler;
@@ -16,9 +17,11 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.util.Arrays;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
 
 /**
  * Wraps every route: gives the request an id, counts it in flight (for draining on shutdown),
@@ -175,21 +178,26 @@ public final class Endpoints {
   }
 
   /**
-   * The fallback route: 404 naming the method and path, as a problem, or as an OpenAI error under
-   * the OpenAI routes' paths (a wrong method on /v1/completions, say).
+   * The fallback route, as a problem, or as an OpenAI error under the OpenAI routes' paths: 405
+   * with {@code Allow} when {@code routes} take the path with other methods (a GET on
+   * /v1/completions, a POST on /v2/models/X), else 404; both name the method and path.
    */
-  public Handler notFound() {
-    Handler problem = wrap(Endpoints::noRoute, PROBLEM);
-    Handler openai = wrap(Endpoints::noRoute, OPENAI);
+  public Handler notFound(RouteTable routes) {
+    Endpoint noRoute =
+        (req, res, c) -> {
+          String what = req.prologue().method().text() + " " + req.path().path();
+          Set<Method> allowed = routes.allowed(req.path());
+          if (allowed.isEmpty()) {
+            throw KilnException.of(ErrorKind.NOT_FOUND, "no route for %s", what);
+          }
+          String methods = allowed.stream().map(Method::text).collect(Collectors.joining(", "));
+          res.header(HeaderNames.ALLOW, methods);
+          throw KilnException.of(
+              ErrorKind.METHOD_NOT_ALLOWED, "%s: this path takes %s", what, methods);
+        };
+    Handler problem = wrap(noRoute, PROBLEM);
+    Handler openai = wrap(noRoute, OPENAI);
     return (req, res) -> (OpenAiRoutes.owns(req.path().path()) ? openai : problem).handle(req, res);
-  }
-
-  private static void noRoute(ServerRequest req, ServerResponse res, Call c) {
-    throw KilnException.of(
-        ErrorKind.MODEL_NOT_FOUND,
-        "no route for %s %s",
-        req.prologue().method().text(),
-        req.path().path());
   }
 
   private static void sendProblem(

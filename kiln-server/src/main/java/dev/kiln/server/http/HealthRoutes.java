@@ -4,7 +4,6 @@ import dev.kiln.core.registry.ModelRegistry;
 import dev.kiln.core.registry.ModelState;
 import dev.kiln.core.registry.VersionStatus;
 import dev.kiln.core.time.Ticker;
-import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.util.List;
@@ -40,7 +39,7 @@ public final class HealthRoutes {
     this.startNanos = ticker.nanos();
   }
 
-  public void register(HttpRouting.Builder r) {
+  public void register(RouteTable r) {
     r.get("/health", endpoints.wrap(this::health));
   }
 

@@ -1,7 +1,6 @@
 package dev.kiln.server.http;
 
 import io.helidon.http.HeaderNames;
-import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -22,7 +21,7 @@ public final class MetricsRoutes {
     this.endpoints = endpoints;
   }
 
-  public void register(HttpRouting.Builder r) {
+  public void register(RouteTable r) {
     r.get("/metrics", endpoints.wrap(this::metrics));
   }
 

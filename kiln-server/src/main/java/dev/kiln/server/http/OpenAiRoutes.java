@@ -5,7 +5,6 @@ import dev.kiln.core.error.KilnException;
 import dev.kiln.core.registry.Lease;
 import dev.kiln.core.registry.ModelRegistry;
 import dev.kiln.llm.TextGenerator;
-import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
@@ -48,7 +47,7 @@ public final class OpenAiRoutes {
         || path.equals("/v1/chat/completions");
   }
 
-  public void register(HttpRouting.Builder r) {
+  public void register(RouteTable r) {
     r.get(
         "/v1/models",
         endpoints.wrap((req, res, c) -> guarded(res, c, () -> models(res)), Endpoints.OPENAI));

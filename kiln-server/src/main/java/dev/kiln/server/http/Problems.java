@@ -22,7 +22,8 @@ public final class Problems {
     return switch (kind) {
       case INVALID_INPUT -> 400;
       case UNAUTHORIZED -> 401;
-      case MODEL_NOT_FOUND -> 404;
+      case MODEL_NOT_FOUND, NOT_FOUND -> 404;
+      case METHOD_NOT_ALLOWED -> 405;
       case CONFLICT -> 409;
       case PAYLOAD_TOO_LARGE -> 413;
       case OVERLOADED -> 429;
@@ -38,6 +39,8 @@ public final class Problems {
       case INVALID_INPUT -> "Invalid input";
       case UNAUTHORIZED -> "Unauthorized";
       case MODEL_NOT_FOUND -> "Model not found";
+      case NOT_FOUND -> "Not found";
+      case METHOD_NOT_ALLOWED -> "Method not allowed";
       case CONFLICT -> "Not allowed in this mode";
       case PAYLOAD_TOO_LARGE -> "Payload too large";
       case OVERLOADED -> "Overloaded";

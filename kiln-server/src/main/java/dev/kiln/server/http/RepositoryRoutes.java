@@ -8,7 +8,6 @@ import dev.kiln.core.registry.ModelRegistry;
 import dev.kiln.core.registry.ModelState;
 import dev.kiln.core.registry.VersionStatus;
 import io.helidon.http.HeaderNames;
-import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
@@ -34,7 +33,7 @@ public final class RepositoryRoutes {
     this.adminToken = adminToken.getBytes(StandardCharsets.UTF_8);
   }
 
-  public void register(HttpRouting.Builder r) {
+  public void register(RouteTable r) {
     r.post("/v2/repository/index", endpoints.wrap(this::index));
     r.post("/v2/repository/models/{m}/load", endpoints.wrap(this::load));
     r.post("/v2/repository/models/{m}/unload", endpoints.wrap(this::unload));

@@ -15,7 +15,6 @@ import dev.kiln.core.model.TensorSpec;
 import dev.kiln.core.registry.Lease;
 import dev.kiln.core.registry.ModelState;
 import dev.kiln.core.registry.VersionStatus;
-import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
@@ -41,7 +40,7 @@ public final class V1Routes {
     this.endpoints = endpoints;
   }
 
-  public void register(HttpRouting.Builder r) {
+  public void register(RouteTable r) {
     r.post("/v1/models/{spec}", endpoints.infer("v1", this::predict));
     r.post("/v1/models/{m}/versions/{spec}", endpoints.infer("v1", this::predict));
     r.get("/v1/models/{m}", endpoints.wrap(this::status));

@@ -13,7 +13,6 @@ import dev.kiln.core.registry.ModelState;
 import dev.kiln.core.registry.VersionStatus;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
-import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.ByteArrayOutputStream;
@@ -47,7 +46,7 @@ public final class V2Routes {
     this.strictReadiness = strictReadiness;
   }
 
-  public void register(HttpRouting.Builder r) {
+  public void register(RouteTable r) {
     r.get("/v2/health/live", endpoints.wrap((req, res, c) -> Json.send(res, 200, g -> live(g))));
     r.get("/v2/health/ready", endpoints.wrap(this::ready));
     r.get("/v2", endpoints.wrap((req, res, c) -> Json.send(res, 200, this::serverMetadata)));
