@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -66,7 +67,8 @@ final class LoadRunner {
     long end = measureStart + durationNanos;
     MemorySampler sampler =
         memory.map(m -> new MemorySampler(m, cfg.memoryInterval(), measureStart)).orElse(null);
-    Thread ticker = startTicker(step, rec, measureStart, end);
+    CountDownLatch stopTicker = new CountDownLatch(1);
+    Thread ticker = startTicker(step, rec, measureStart, end, stopTicker);
     try {
       if (step.open()) {
         openLoop(rec, step, start, measureStart, end);
@@ -74,7 +76,7 @@ final class LoadRunner {
         closedLoop(rec, step, measureStart, end);
       }
     } finally {
-      ticker.interrupt();
+      stopTicker.countDown();
       ticker.join();
       if (sampler != null) {
         sampler.close();
@@ -294,53 +296,63 @@ final class LoadRunner {
     }
   }
 
-  /** Prints a one-line progress indicator every second and closes each timeline interval. */
-  private Thread startTicker(BenchConfig.Step step, Recording rec, long measureStart, long end) {
+  /**
+   * Prints a one-line progress indicator every second and closes each timeline interval, until
+   * {@code stop} opens. A latch, not an interrupt: HdrHistogram's phaser, which {@code rec.tick}
+   * flips, swallows interrupts, so one arriving mid-tick was lost and the run never ended.
+   */
+  private Thread startTicker(
+      BenchConfig.Step step, Recording rec, long measureStart, long end, CountDownLatch stop) {
     return Thread.ofPlatform()
         .name("kiln-bench-progress")
         .daemon()
         .start(() -> {
-          long next = measureStart;
-          double total = (end - measureStart) / 1e9;
           try {
-            while (System.nanoTime() < measureStart) {
-              progress.printf(
-                  Locale.ROOT,
-                  "\r%s: warming up, %.0fs left   ",
-                  step.label(),
-                  (measureStart - System.nanoTime()) / 1e9);
-              Thread.sleep(
-                  Math.min(1000, Math.max(1, (measureStart - System.nanoTime()) / 1_000_000)));
-            }
-            rec.discardInterval(); // anything recorded before the window (nothing should be)
-            next = measureStart + 1_000_000_000L;
-            while (true) {
-              long sleep = next - System.nanoTime();
-              if (sleep > 0) {
-                TimeUnit.NANOSECONDS.sleep(sleep);
-              }
-              ObjectNode p = rec.tick((next - measureStart) / 1e9, 1);
-              progress.printf(
-                  Locale.ROOT,
-                  "\r%s: %3.0fs/%.0fs  %8s req/s  p50 %s ms  p99 %s ms  errors %d  dropped %d   ",
-                  step.label(),
-                  (next - measureStart) / 1e9,
-                  total,
-                  Units.rate(p.path("rps").asDouble()),
-                  Units.ms(p.path("p50_ms").asDouble()),
-                  Units.ms(p.path("p99_ms").asDouble()),
-                  rec.errors.sum(),
-                  rec.dropped.sum());
-              next += 1_000_000_000L;
-            }
+            tick(step, rec, measureStart, end, stop);
           } catch (InterruptedException e) {
-            long now = System.nanoTime();
-            if (now > measureStart && now - (next - 1_000_000_000L) > 50_000_000L) {
-              double len = (now - (next - 1_000_000_000L)) / 1e9;
-              rec.tick((now - measureStart) / 1e9, len);
-            }
-            progress.print("\r" + " ".repeat(100) + "\r");
+            Thread.currentThread().interrupt();
           }
+          progress.print("\r" + " ".repeat(100) + "\r");
         });
+  }
+
+  private void tick(
+      BenchConfig.Step step, Recording rec, long measureStart, long end, CountDownLatch stop)
+      throws InterruptedException {
+    double total = (end - measureStart) / 1e9;
+    while (System.nanoTime() < measureStart) {
+      progress.printf(
+          Locale.ROOT,
+          "\r%s: warming up, %.0fs left   ",
+          step.label(),
+          (measureStart - System.nanoTime()) / 1e9);
+      long wait = Math.min(1000, Math.max(1, (measureStart - System.nanoTime()) / 1_000_000));
+      if (stop.await(wait, TimeUnit.MILLISECONDS)) {
+        return;
+      }
+    }
+    rec.discardInterval(); // anything recorded before the window (nothing should be)
+    long next = measureStart + 1_000_000_000L;
+    while (!stop.await(next - System.nanoTime(), TimeUnit.NANOSECONDS)) {
+      ObjectNode p = rec.tick((next - measureStart) / 1e9, 1);
+      progress.printf(
+          Locale.ROOT,
+          "\r%s: %3.0fs/%.0fs  %8s req/s  p50 %s ms  p99 %s ms  errors %d  dropped %d   ",
+          step.label(),
+          (next - measureStart) / 1e9,
+          total,
+          Units.rate(p.path("rps").asDouble()),
+          Units.ms(p.path("p50_ms").asDouble()),
+          Units.ms(p.path("p99_ms").asDouble()),
+          rec.errors.sum(),
+          rec.dropped.sum());
+      next += 1_000_000_000L;
+    }
+    // The last, partial interval, if it is long enough to say anything.
+    long now = System.nanoTime();
+    long last = next - 1_000_000_000L;
+    if (now - last > 50_000_000L) {
+      rec.tick((now - measureStart) / 1e9, (now - last) / 1e9);
+    }
   }
 }
