@@ -22,6 +22,9 @@ done
   --duration "${DURATION:-20s}" --warmup "${WARMUP:-6s}" --out "$OUT" | tee "$OUT/bench.txt"
 echo "== $OPTS (concurrency $CONC), uptime: $(uptime)"
 python3 "$HOME_DIR/tools/bench/llm/rss_breakdown.py" "$PID" | tee "$OUT/rss.txt"
+J="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/jcmd"
+"$J" "$PID" GC.heap_info >"$OUT/heap_info.txt"
+"$J" "$PID" GC.class_histogram >"$OUT/histogram.txt" # after the RSS figures: it runs a full GC
 if [[ "$OPTS" == *NativeMemoryTracking* ]]; then
-  "${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/jcmd" "$PID" VM.native_memory summary >"$OUT/nmt.txt"
+  "$J" "$PID" VM.native_memory summary >"$OUT/nmt.txt"
 fi
