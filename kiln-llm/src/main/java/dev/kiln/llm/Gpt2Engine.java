@@ -27,8 +27,9 @@ import dev.kiln.core.error.KilnException;
  *   logits = LN_f(x_last) @ wte^T                                  tied output head
  * </pre>
  *
- * All buffers are allocated once, sized for the largest step, so a step allocates nothing. {@link
- * #forward} drives a single sequence in an own cache (for tests and the speed check).
+ * All buffers are allocated once, sized for the largest step, so a step allocates nothing; only the
+ * rows of logits are made when a step first wants that many (most servers never run 16 sequences at
+ * once). {@link #forward} drives a single sequence in an own cache (for tests and the speed check).
  */
 final class Gpt2Engine {
   private final Gpt2Config c;
@@ -47,7 +48,9 @@ final class Gpt2Engine {
   private final float[] positionRow; // [d] a position embedding row, dequantised
   private final KvCache[] rowCache; // [R] the cache each row belongs to
   private final int[] rowPosition; // [R] each row's position in its sequence
-  private final float[][] logits; // [maxLogits][vocab]
+  // [maxLogits][vocab], a row made the first time a step wants it: at 200 KB a row (GPT-2), 16
+  // rows made up front would be 3.2 MB of heap that a server serving one stream never touches
+  private final float[][] logits;
   private KvCache own; // forward()'s single sequence, made on first use (the server never uses it)
   private final KvCache[] ownCaches = new KvCache[1];
   private final int[][] ownTokens = new int[1][];
@@ -104,7 +107,7 @@ final class Gpt2Engine {
     positionRow = new float[d];
     rowCache = new KvCache[r];
     rowPosition = new int[r];
-    logits = new float[Math.max(maxLogits, 1)][c.vocabularySize()];
+    logits = new float[Math.max(maxLogits, 1)][];
   }
 
   Gpt2Config config() {
@@ -149,6 +152,15 @@ final class Gpt2Engine {
     return logits[0];
   }
 
+  /** How many rows of logits the steps so far have needed and so made (for tests). */
+  int logitRowsMade() {
+    int n = 0;
+    while (n < logits.length && logits[n] != null) {
+      n++;
+    }
+    return n;
+  }
+
   /** Row {@code k} of the logits of the last {@link #step}: a shared buffer. */
   float[] logits(int k) {
     return logits[k];
@@ -188,6 +200,11 @@ final class Gpt2Engine {
     }
     if (wanted > logits.length) {
       throw new IllegalStateException("more than " + logits.length + " logit rows");
+    }
+    for (int k = 0; k < wanted; k++) {
+      if (logits[k] == null) {
+        logits[k] = new float[c.vocabularySize()];
+      }
     }
 
     // Embeddings: token row plus position row.

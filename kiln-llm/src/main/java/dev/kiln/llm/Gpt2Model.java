@@ -115,11 +115,20 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
 
   /**
    * The default KV budget: a full context for each of {@code maxSequences}, but no more than a
-   * quarter of the heap, and never less than one full context.
+   * quarter of the heap, and never less than one full context or a third of the heap, whichever is
+   * smaller. The caches live on the heap, so a small heap (a small-footprint server) gets a budget
+   * it can hold: with a budget past the heap a few concurrent requests would end in an
+   * OutOfMemoryError instead of waiting for room (GPT-2 124M, {@code -Xmx64m}: 21 MB, 296
+   * positions, where one full context would be 75 MB).
    */
   static long defaultKvCacheBytes(Gpt2Config config, int maxSequences) {
+    return defaultKvCacheBytes(config, maxSequences, Runtime.getRuntime().maxMemory());
+  }
+
+  static long defaultKvCacheBytes(Gpt2Config config, int maxSequences, long heapBytes) {
     long full = KvCache.bytes(config);
-    return Math.max(full, Math.min(maxSequences * full, Runtime.getRuntime().maxMemory() / 4));
+    long floor = Math.min(full, heapBytes / 3);
+    return Math.min(maxSequences * full, Math.max(heapBytes / 4, floor));
   }
 
   /**

@@ -1,11 +1,15 @@
 package dev.kiln.llm;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kiln.core.error.ErrorKind;
 import dev.kiln.core.error.KilnException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,8 +17,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * GPT-2's byte-level BPE, as OpenAI's {@code encoder.py} and tiktoken's {@code gpt2} encoding do
@@ -50,16 +56,30 @@ public final class Gpt2Tokenizer {
   private static final char[] BYTE_TO_CHAR = bytesToUnicode();
   private static final int[] CHAR_TO_BYTE = invert(BYTE_TO_CHAR);
 
-  private final String[] tokens; // id -> spelling in the byte alphabet
+  // The tables are primitive arrays (about 2 MB for GPT-2's 50257 tokens and 50000 merges) rather
+  // than String[] and a HashMap<Long, Integer> (about 8 MB of objects, its Long keys colliding
+  // into tree bins): they stay on the heap for the server's life.
+  private final byte[] tokenBytes; // every token's bytes, in id order
+  private final int[] tokenStart; // [size + 1] id -> its bytes' start in tokenBytes; -1: no token
   private final int[] byteToken = new int[256]; // byte -> id of its one-character token
-  private final Map<Long, Integer> mergeRank; // (left id, right id) -> rank
+  private final MergeTable mergeRank; // (left id, right id) -> rank
   private final int[] mergeResult; // rank -> id of the merged token
   private final int endOfText;
 
-  private Gpt2Tokenizer(Map<String, Integer> vocab, List<String[]> merges) {
+  private Gpt2Tokenizer(Map<String, Integer> vocab, Merges merges) {
     int size = vocab.values().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
-    tokens = new String[size];
+    String[] tokens = new String[size];
     vocab.forEach((token, id) -> tokens[id] = token);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(size * 8);
+    tokenStart = new int[size + 1];
+    for (int id = 0; id < size; id++) {
+      tokenStart[id] = tokens[id] == null ? -1 : bytes.size();
+      if (tokens[id] != null) {
+        spell(tokens[id], bytes);
+      }
+    }
+    tokenStart[size] = bytes.size();
+    tokenBytes = bytes.toByteArray();
     for (int b = 0; b < 256; b++) {
       Integer id = vocab.get(String.valueOf(BYTE_TO_CHAR[b]));
       if (id == null) {
@@ -67,20 +87,55 @@ public final class Gpt2Tokenizer {
       }
       byteToken[b] = id;
     }
-    mergeRank = HashMap.newHashMap(merges.size());
-    mergeResult = new int[merges.size()];
-    for (int rank = 0; rank < merges.size(); rank++) {
-      String[] pair = merges.get(rank);
-      Integer left = vocab.get(pair[0]);
-      Integer right = vocab.get(pair[1]);
-      Integer merged = vocab.get(pair[0] + pair[1]);
+    mergeRank = new MergeTable(merges.count());
+    mergeResult = new int[merges.count()];
+    int[] rank = {0};
+    merges.forEach((a, b) -> {
+      Integer left = vocab.get(a);
+      Integer right = vocab.get(b);
+      Integer merged = vocab.get(a + b);
       if (left == null || right == null || merged == null) {
-        throw bad("merge %d (%s %s) uses tokens not in the vocabulary", rank, pair[0], pair[1]);
+        throw bad("merge %d (%s %s) uses tokens not in the vocabulary", rank[0], a, b);
       }
-      mergeRank.putIfAbsent(key(left, right), rank);
-      mergeResult[rank] = merged;
-    }
+      mergeRank.putIfAbsent(key(left, right), rank[0]);
+      mergeResult[rank[0]++] = merged;
+    });
     endOfText = vocab.getOrDefault(END_OF_TEXT, -1);
+  }
+
+  /** A token's spelling in the byte alphabet back to the bytes it stands for. */
+  private static void spell(String token, ByteArrayOutputStream out) {
+    for (int i = 0; i < token.length(); i++) {
+      char c = token.charAt(i);
+      int b = c < CHAR_TO_BYTE.length ? CHAR_TO_BYTE[c] : -1;
+      if (b < 0) {
+        // Special tokens such as <|endoftext|> are spelled in plain ASCII.
+        out.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
+      } else {
+        out.write(b);
+      }
+    }
+  }
+
+  /** The merges in rank order, each as its two symbols' spellings, fed to a consumer. */
+  private interface Merges {
+    int count();
+
+    void forEach(BiConsumer<String, String> pair);
+
+    static Merges of(List<String[]> pairs) {
+      return new Merges() {
+        @Override
+        public int count() {
+          return pairs.size();
+        }
+
+        @Override
+        public void forEach(BiConsumer<String, String> pair) {
+          pairs.forEach(p -> pair.accept(p[0], p[1]));
+        }
+      };
+    }
   }
 
   /**
@@ -103,15 +158,61 @@ public final class Gpt2Tokenizer {
 
   /** From GPT-2's {@code vocab.json} (token to id) and {@code merges.txt} (one pair per line). */
   public static Gpt2Tokenizer fromFiles(Path vocabJson, Path mergesTxt) throws IOException {
-    JsonNode vocab = new ObjectMapper().readTree(vocabJson.toFile());
-    List<String[]> merges = new ArrayList<>();
-    for (String line : Files.readAllLines(mergesTxt, StandardCharsets.UTF_8)) {
-      if (line.startsWith("#version") || line.isBlank()) {
-        continue;
-      }
-      merges.add(splitMerge(line));
+    // Streamed: a JSON tree of the vocabulary and a list of every merge line would be ~20 MB of
+    // garbage at load, which a small server heap must otherwise be sized for.
+    Map<String, Integer> vocab = readVocab(vocabJson);
+    int count;
+    try (Stream<String> lines = Files.lines(mergesTxt, StandardCharsets.UTF_8)) {
+      count = (int) lines.filter(Gpt2Tokenizer::isMerge).count();
     }
-    return new Gpt2Tokenizer(vocabMap(vocab), merges);
+    Merges merges =
+        new Merges() {
+          @Override
+          public int count() {
+            return count;
+          }
+
+          @Override
+          public void forEach(BiConsumer<String, String> pair) {
+            try (Stream<String> lines = Files.lines(mergesTxt, StandardCharsets.UTF_8)) {
+              lines
+                  .filter(Gpt2Tokenizer::isMerge)
+                  .forEach(line -> {
+                    String[] p = splitMerge(line);
+                    pair.accept(p[0], p[1]);
+                  });
+            } catch (IOException e) {
+              throw new UncheckedIOException(e);
+            }
+          }
+        };
+    try {
+      return new Gpt2Tokenizer(vocab, merges);
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
+    }
+  }
+
+  private static boolean isMerge(String line) {
+    return !line.startsWith("#version") && !line.isBlank();
+  }
+
+  /** vocab.json's {"token": id, ...}, read token by token. */
+  private static Map<String, Integer> readVocab(Path vocabJson) throws IOException {
+    Map<String, Integer> map = HashMap.newHashMap(1 << 16);
+    try (JsonParser p = new JsonFactory().createParser(vocabJson.toFile())) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw bad("%s is not a JSON object", vocabJson);
+      }
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String token = p.currentName();
+        if (p.nextToken() != JsonToken.VALUE_NUMBER_INT) {
+          throw bad("%s: the id of '%s' is not an integer", vocabJson, token);
+        }
+        map.put(token, p.getIntValue());
+      }
+    }
+    return map;
   }
 
   /**
@@ -127,7 +228,7 @@ public final class Gpt2Tokenizer {
     for (String m : merges) {
       pairs.add(splitMerge(m));
     }
-    return new Gpt2Tokenizer(vocab, pairs);
+    return new Gpt2Tokenizer(vocab, Merges.of(pairs));
   }
 
   private static Gpt2Tokenizer fromTokenizerJson(Path file) throws IOException {
@@ -143,7 +244,7 @@ public final class Gpt2Tokenizer {
               ? new String[] {m.get(0).asText(), m.get(1).asText()}
               : splitMerge(m.asText()));
     }
-    return new Gpt2Tokenizer(vocabMap(model.path("vocab")), merges);
+    return new Gpt2Tokenizer(vocabMap(model.path("vocab")), Merges.of(merges));
   }
 
   private static Map<String, Integer> vocabMap(JsonNode vocab) {
@@ -162,7 +263,7 @@ public final class Gpt2Tokenizer {
 
   /** The number of token ids (GPT-2: 50257). */
   public int vocabularySize() {
-    return tokens.length;
+    return tokenStart.length - 1;
   }
 
   /** The id of {@code <|endoftext|>}, or -1 when the vocabulary has none. */
@@ -193,8 +294,8 @@ public final class Gpt2Tokenizer {
       int bestRank = Integer.MAX_VALUE;
       int at = -1;
       for (int i = 0; i + 1 < n; i++) {
-        Integer rank = mergeRank.get(key(symbols[i], symbols[i + 1]));
-        if (rank != null && rank < bestRank) {
+        int rank = mergeRank.get(key(symbols[i], symbols[i + 1]));
+        if (rank >= 0 && rank < bestRank) {
           bestRank = rank;
           at = i;
         }
@@ -215,20 +316,14 @@ public final class Gpt2Tokenizer {
   public byte[] decodeBytes(int[] ids) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(ids.length * 4);
     for (int id : ids) {
-      if (id < 0 || id >= tokens.length || tokens[id] == null) {
+      if (id < 0 || id >= vocabularySize() || tokenStart[id] < 0) {
         throw KilnException.invalid("token id %d is not in the vocabulary", id);
       }
-      String token = tokens[id];
-      for (int i = 0; i < token.length(); i++) {
-        char c = token.charAt(i);
-        int b = c < CHAR_TO_BYTE.length ? CHAR_TO_BYTE[c] : -1;
-        if (b < 0) {
-          // Special tokens such as <|endoftext|> are spelled in plain ASCII.
-          out.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
-        } else {
-          out.write(b);
-        }
+      int end = id + 1;
+      while (tokenStart[end] < 0) { // the next id that has a token (or the end)
+        end++;
       }
+      out.write(tokenBytes, tokenStart[id], tokenStart[end] - tokenStart[id]);
     }
     return out.toByteArray();
   }
@@ -268,6 +363,53 @@ public final class Gpt2Tokenizer {
 
   private static KilnException bad(String format, Object... args) {
     return KilnException.of(ErrorKind.INTERNAL, "tokenizer: " + format, args);
+  }
+
+  /**
+   * Merge ranks by the pair's key, open addressing with linear probing in primitive arrays: no
+   * boxing, and no collisions piling up as with {@code Long.hashCode} of two packed ids (which is
+   * {@code left ^ right}). Keys are never negative, so -1 marks a free slot.
+   */
+  static final class MergeTable {
+    private final long[] keys;
+    private final int[] values;
+    private final int mask;
+
+    MergeTable(int expected) {
+      int capacity = Integer.highestOneBit(Math.max(4, expected) * 2 - 1) << 1; // load <= 1/2
+      keys = new long[capacity];
+      values = new int[capacity];
+      mask = capacity - 1;
+      java.util.Arrays.fill(keys, -1);
+    }
+
+    private int slot(long key) {
+      long h = key * 0x9E3779B97F4A7C15L; // Fibonacci hashing: the high bits are well mixed
+      return (int) (h >>> 40) & mask;
+    }
+
+    /** Stores {@code value} unless {@code key} is present (the first, lowest rank wins). */
+    void putIfAbsent(long key, int value) {
+      int i = slot(key);
+      while (keys[i] != -1) {
+        if (keys[i] == key) {
+          return;
+        }
+        i = (i + 1) & mask;
+      }
+      keys[i] = key;
+      values[i] = value;
+    }
+
+    /** The value for {@code key}, or -1. */
+    int get(long key) {
+      for (int i = slot(key); keys[i] != -1; i = (i + 1) & mask) {
+        if (keys[i] == key) {
+          return values[i];
+        }
+      }
+      return -1;
+    }
   }
 
   /** A growable int array, to avoid boxing every token id. */

@@ -18,11 +18,11 @@ import java.nio.file.Path;
  * directory); {@code max-sequences} (sequences generated together by continuous batching, each with
  * its own KV cache; default {@value #DEFAULT_MAX_SEQUENCES}); {@code kv-cache-bytes} (the KV budget
  * all running sequences share, each reserving its prompt plus max_tokens; default a full context
- * per sequence but at most a quarter of the heap, and at least one context); {@code max-queue}
- * (requests that may wait for admission, default {@value #DEFAULT_MAX_QUEUE}; beyond it requests
- * are refused with OVERLOADED); {@code weights} (auto, fp32, bf16 or q8_0: the matrices' format,
- * converted at load when the file differs; see {@link Gpt2Weights}). A directory may hold
- * model.gguf instead of the Hugging Face files.
+ * per sequence but at most a quarter of the heap, and at least one context or a third of the heap,
+ * whichever is smaller); {@code max-queue} (requests that may wait for admission, default {@value
+ * #DEFAULT_MAX_QUEUE}; beyond it requests are refused with OVERLOADED); {@code weights} (auto,
+ * fp32, bf16 or q8_0: the matrices' format, converted at load when the file differs; see {@link
+ * Gpt2Weights}). A directory may hold model.gguf instead of the Hugging Face files.
  */
 public final class LlmRuntime implements ModelRuntime {
   /** Above ONNX's 10; as the tree runtime, a directory this specific is ours. */

@@ -126,4 +126,18 @@ class Gpt2TokenizerTest {
     String text = "In the beginning, café 中文 😀 it's 12345!";
     assertThat(fromJson.encode(text)).containsExactly(Fixtures.tokenizer().encode(text));
   }
+
+  @Test
+  void mergeTable_keysThatLongHashCodeCollides_allFoundAndFirstRankKept() {
+    // Long.hashCode of (left << 32 | right) is left ^ right: these 5000 keys all hash to 0 there.
+    var table = new Gpt2Tokenizer.MergeTable(5000);
+    for (int i = 0; i < 5000; i++) {
+      table.putIfAbsent(((long) i << 32) | i, i);
+    }
+    table.putIfAbsent((7L << 32) | 7, 99); // a later merge of the same pair keeps the first rank
+    for (int i = 0; i < 5000; i++) {
+      assertThat(table.get(((long) i << 32) | i)).isEqualTo(i);
+    }
+    assertThat(table.get((1L << 32) | 2)).isEqualTo(-1);
+  }
 }

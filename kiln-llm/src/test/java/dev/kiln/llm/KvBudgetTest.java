@@ -82,6 +82,33 @@ class KvBudgetTest {
         callers);
   }
 
+  // GPT-2 124M: 72 KB of K/V a position, 75.5 MB for its 1024 positions
+  private static final Gpt2Config GPT2 = new Gpt2Config(12, 12, 768, 1024, 50257, 1e-5f);
+  private static final long MB = 1 << 20;
+
+  @Test
+  void defaultKvCacheBytes_largeHeap_aQuarterOfIt() {
+    assertThat(Gpt2Model.defaultKvCacheBytes(GPT2, 16, 1024 * MB)).isEqualTo(256 * MB);
+  }
+
+  @Test
+  void defaultKvCacheBytes_heapForFewContexts_stillOneFullContext() {
+    assertThat(Gpt2Model.defaultKvCacheBytes(GPT2, 16, 256 * MB)).isEqualTo(KvCache.bytes(GPT2));
+  }
+
+  @Test
+  void defaultKvCacheBytes_heapSmallerThanThreeContexts_aThirdOfTheHeapItCanHold() {
+    // one full context (75 MB) could never fit in a 64 MB heap: requests would run it out of
+    // memory instead of waiting for room
+    assertThat(Gpt2Model.defaultKvCacheBytes(GPT2, 16, 64 * MB)).isEqualTo(64 * MB / 3);
+  }
+
+  @Test
+  void defaultKvCacheBytes_fewSequences_aFullContextEach() {
+    assertThat(Gpt2Model.defaultKvCacheBytes(GPT2, 2, 1024 * MB))
+        .isEqualTo(2 * KvCache.bytes(GPT2));
+  }
+
   @Test
   void load_kvCacheBytes_setsTheBudgetInPositions() {
     assertThat(model.occupancy().kvBudgetBytes()).isEqualTo(BUDGET_POSITIONS * 1024);

@@ -179,6 +179,18 @@ class SchedulerTest {
   }
 
   @Test
+  void generate_oneStreamOnASixteenSequenceModel_makesOneRowOfLogits() {
+    try (Gpt2Model fresh =
+        Gpt2Model.load(Fixtures.tinyModelDir(), Fixtures.tokenizerDir(), 1, 64, 16)) {
+      assertThat(fresh.engine().logitRowsMade()).isZero();
+      var greedy = new TextGenerator.Options(8, 0f, 0, 1f, 0, List.of());
+      fresh.generate(prompts.get(1), greedy, TextGenerator.Listener.NONE);
+      // the other 15 rows (200 KB each at GPT-2's vocabulary) are made only when 16 run at once
+      assertThat(fresh.engine().logitRowsMade()).isEqualTo(1);
+    }
+  }
+
+  @Test
   void generate_callerCancels_freesItsCacheForTheNext() {
     try (Gpt2Model one =
         Gpt2Model.load(Fixtures.tinyModelDir(), Fixtures.tokenizerDir(), 1, 0, 1)) {
