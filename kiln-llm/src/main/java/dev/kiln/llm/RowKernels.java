@@ -352,10 +352,14 @@ final class RowKernels {
     FloatVector zero = FloatVector.zero(F);
     FloatVector a00 = zero, a01 = zero, a02 = zero, a03 = zero;
     FloatVector a10 = zero, a11 = zero, a12 = zero, a13 = zero;
-    for (int c = 0; c < cols; c += 32) {
+    // over the block index k, to which every offset (quants 32 k, scale 4 k) is linear: C2 then
+    // removes the bounds checks of the scale loads too (c / 8 hid them from it)
+    for (int k = 0; k < cols / 32; k++) {
+      int c = 32 * k;
       FloatVector p00 = zero, p01 = zero, p02 = zero, p03 = zero;
       FloatVector p10 = zero, p11 = zero, p12 = zero, p13 = zero;
-      for (int e = 0; e < 32; e += L) {
+      // as in q8x1: with 16 lanes the block's two vectors are written out (the same order)
+      for (int e = 0; L != 16 && e < 32; e += L) {
         int i = x0 + c + e;
         FloatVector v0 = FloatVector.fromArray(F, x, i);
         FloatVector v1 = FloatVector.fromArray(F, x, i + xs);
@@ -372,7 +376,39 @@ final class RowKernels {
         p12 = w1.fma(v2, p12);
         p13 = w1.fma(v3, p13);
       }
-      long b = c / 8; // 4 bytes per 32-block
+      if (L == 16) {
+        int i = x0 + c;
+        FloatVector v0 = FloatVector.fromArray(F, x, i);
+        FloatVector v1 = FloatVector.fromArray(F, x, i + xs);
+        FloatVector v2 = FloatVector.fromArray(F, x, i + 2 * xs);
+        FloatVector v3 = FloatVector.fromArray(F, x, i + 3 * xs);
+        FloatVector w0 = i8(w, q0 + c);
+        p00 = w0.fma(v0, p00);
+        p01 = w0.fma(v1, p01);
+        p02 = w0.fma(v2, p02);
+        p03 = w0.fma(v3, p03);
+        FloatVector w1 = i8(w, q1 + c);
+        p10 = w1.fma(v0, p10);
+        p11 = w1.fma(v1, p11);
+        p12 = w1.fma(v2, p12);
+        p13 = w1.fma(v3, p13);
+        i = x0 + c + 16;
+        v0 = FloatVector.fromArray(F, x, i);
+        v1 = FloatVector.fromArray(F, x, i + xs);
+        v2 = FloatVector.fromArray(F, x, i + 2 * xs);
+        v3 = FloatVector.fromArray(F, x, i + 3 * xs);
+        w0 = i8(w, q0 + c + 16);
+        p00 = w0.fma(v0, p00);
+        p01 = w0.fma(v1, p01);
+        p02 = w0.fma(v2, p02);
+        p03 = w0.fma(v3, p03);
+        w1 = i8(w, q1 + c + 16);
+        p10 = w1.fma(v0, p10);
+        p11 = w1.fma(v1, p11);
+        p12 = w1.fma(v2, p12);
+        p13 = w1.fma(v3, p13);
+      }
+      long b = 4L * k; // 4 bytes per 32-block
       FloatVector d0 = FloatVector.broadcast(F, w.get(SafeTensors.F32, s0 + b));
       FloatVector d1 = FloatVector.broadcast(F, w.get(SafeTensors.F32, s1 + b));
       a00 = p00.fma(d0, a00);
@@ -400,17 +436,41 @@ final class RowKernels {
     long ss = RowMatrix.scaleStride(cols);
     FloatVector zero = FloatVector.zero(F);
     FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-    for (int c = 0; c < cols; c += 32) {
-      FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero;
-      for (int e = 0; e < 32; e += L) {
-        long q = q0 + c + e;
-        FloatVector v = FloatVector.fromArray(F, x, x0 + c + e);
-        p0 = i8(w, q).fma(v, p0);
-        p1 = i8(w, q + qs).fma(v, p1);
-        p2 = i8(w, q + 2 * qs).fma(v, p2);
-        p3 = i8(w, q + 3 * qs).fma(v, p3);
+    // over the block index k, to which every offset (quants 32 k, scale 4 k) is linear: C2 then
+    // removes the bounds checks of the scale loads too (c / 8 hid them from it)
+    for (int k = 0; k < cols / 32; k++) {
+      int c = 32 * k;
+      FloatVector p0, p1, p2, p3;
+      if (L == 16) {
+        // The block's two vectors written out: an inner loop here keeps C2 from removing the
+        // bounds checks of the outer one (range checks are eliminated in innermost loops only),
+        // which then spilled and re-checked every address per block. Same order as the loop.
+        long q = q0 + c;
+        FloatVector v = FloatVector.fromArray(F, x, x0 + c);
+        p0 = i8(w, q).fma(v, zero);
+        p1 = i8(w, q + qs).fma(v, zero);
+        p2 = i8(w, q + 2 * qs).fma(v, zero);
+        p3 = i8(w, q + 3 * qs).fma(v, zero);
+        v = FloatVector.fromArray(F, x, x0 + c + 16);
+        p0 = i8(w, q + 16).fma(v, p0);
+        p1 = i8(w, q + qs + 16).fma(v, p1);
+        p2 = i8(w, q + 2 * qs + 16).fma(v, p2);
+        p3 = i8(w, q + 3 * qs + 16).fma(v, p3);
+      } else {
+        p0 = zero;
+        p1 = zero;
+        p2 = zero;
+        p3 = zero;
+        for (int e = 0; e < 32; e += L) {
+          long q = q0 + c + e;
+          FloatVector v = FloatVector.fromArray(F, x, x0 + c + e);
+          p0 = i8(w, q).fma(v, p0);
+          p1 = i8(w, q + qs).fma(v, p1);
+          p2 = i8(w, q + 2 * qs).fma(v, p2);
+          p3 = i8(w, q + 3 * qs).fma(v, p3);
+        }
       }
-      long s = s0 + c / 8;
+      long s = s0 + 4L * k;
       a0 = p0.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s)), a0);
       a1 = p1.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s + ss)), a1);
       a2 = p2.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s + 2 * ss)), a2);
