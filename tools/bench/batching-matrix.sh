@@ -6,7 +6,9 @@
 #   tools/bench/batching-matrix.sh /tmp/bm on --batching.enabled=true --batching.max-queue-delay=2ms
 # Env: PORT (8080), MODELS ("breast-cancer-xgb breast-cancer-rf stock-lstm license-encoder"),
 #      CONC ("1 10 50 100 500"), DUR (5s), WARM (1s);
-#      RATES ("model:rate ...") runs each model open loop at that fixed rate instead (file suffix -rR);
+#      RATES ("model:rate ...") runs each model open loop at that fixed rate instead (file suffix -rR;
+#      its warm-up defaults to 20s: at 1,000 req/s a 2-3 s warm-up leaves C2 compiling through the
+#      measured window, 1.7-3.4 CPU-s of 6 s on 2 cores, which inflates the tail it measures);
 #      BENCH_FLAGS (extra kiln bench flags, e.g. --binary); SERVER_CPUS / BENCH_CPUS (taskset lists
 #      that pin the server and the load generator, e.g. 1 and 0).
 set -euo pipefail
@@ -33,7 +35,7 @@ if [ -n "${RATES:-}" ]; then
     case "$m" in license-*) extra=(--min 1 --max 256) ;; esac
     uptime | sed 's/.*load average: //' > "$OUT/$LABEL/$m-r$r.load"
     "${BENCH_PIN[@]}" ./kiln bench --target "http://127.0.0.1:$PORT" --protocol v2 --model "$m" --rate "$r" \
-      --duration "${DUR:-10s}" --warmup "${WARM:-2s}" --quiet "${extra[@]}" "${BENCH_EXTRA[@]}" --out "$OUT/$LABEL/$m-r$r" > /dev/null || true
+      --duration "${DUR:-10s}" --warmup "${WARM:-20s}" --quiet "${extra[@]}" "${BENCH_EXTRA[@]}" --out "$OUT/$LABEL/$m-r$r" > /dev/null || true
     curl -s "http://127.0.0.1:$PORT/metrics" > "$OUT/$LABEL/$m-r$r.metrics"
   done
   exit 0
