@@ -43,7 +43,7 @@ final class Gpt2Engine {
   private final float[] att; // [R, d] attention output, heads side by side
   private final float[] hidden; // [R, 4d] MLP hidden layer
   private final float[][] scores; // [workers][P] attention weights, one row per worker
-  // [workers][max(PANEL, 16 x 4d)]: kernel tiles, packed weights, column sums of a decode step
+  // [workers][max(PANEL, 4d)]: kernel tiles, packed weights, column sums of a one-row step
   private final float[][] scratch;
   private final float[] positionRow; // [d] a position embedding row, dequantised
   private final KvCache[] rowCache; // [R] the cache each row belongs to
@@ -101,9 +101,9 @@ final class Gpt2Engine {
     att = new float[r * d];
     hidden = new float[r * 4 * d];
     scores = new float[workers.count()][p];
-    // a Conv1D decode step of up to MATVEC_ROWS rows keeps its column sums here: the widest
-    // matrix is 4d wide, and at least a worker's share of it (all of it with one worker)
-    scratch = new float[workers.count()][Math.max(Kernels.PANEL, Kernels.MATVEC_ROWS * 4 * d)];
+    // a one-row Conv1D product keeps its column sums here: the widest matrix is 4d wide, and at
+    // least a worker's share of it (all of it with one worker); several rows need none
+    scratch = new float[workers.count()][Math.max(Kernels.PANEL, 4 * d)];
     positionRow = new float[d];
     rowCache = new KvCache[r];
     rowPosition = new int[r];
@@ -159,6 +159,11 @@ final class Gpt2Engine {
       n++;
     }
     return n;
+  }
+
+  /** Runs {@code t} on the engine's workers (between steps, e.g. the sampling of a step). */
+  void parallel(Workers.Task t, long work) {
+    workers.run(t, work);
   }
 
   /** Row {@code k} of the logits of the last {@link #step}: a shared buffer. */

@@ -27,9 +27,10 @@ final class Kernels {
   static final int K_BLOCK = 64;
 
   /**
-   * Up to this many rows (a decode step of up to 16 sequences), a Conv1D product streams whole
-   * weight rows ({@link #matvec}) rather than packing blocks into a panel ({@link #matmul}), whose
-   * copies cost more than they save when few rows reuse each block.
+   * Up to this many rows (a decode step of up to 16 sequences), a Conv1D product reads the weights
+   * straight from the mapping ({@link #matvec} for one row, {@link #matrows} for more) rather than
+   * packing blocks into a panel ({@link #matmul}), whose copies cost more than they save when few
+   * rows reuse each block.
    */
   static final int MATVEC_ROWS = 16;
 
@@ -118,6 +119,121 @@ final class Kernels {
         out[t * outDim + j] = a;
       }
     }
+  }
+
+  /**
+   * Columns {@code [colFrom, colTo)} of {@link #matmul} for a few rows (a decode step of 2 to
+   * {@link #MATVEC_ROWS} sequences): the same 4 x 4 register tiles over blocks of {@link #K_BLOCK}
+   * input features, but reading the weights straight from the segment instead of a packed panel.
+   * With few row tiles per block the copy costs more than the L1 conflicts it avoids (the tiles
+   * then find the block in L2), while each weight vector still feeds 4 rows from registers, so the
+   * weights come from memory once per step and there is no column-sum traffic ({@link #matvec}'s
+   * multi-row loop, 2x slower at 16 rows). Same chain per element as {@link #matmul}, so the result
+   * is bit-identical to it and to {@link #matvec}.
+   */
+  static void matrows(
+      float[] out,
+      float[] x,
+      int rows,
+      int in,
+      MemorySegment w,
+      float[] bias,
+      int outDim,
+      boolean accumulate,
+      int colFrom,
+      int colTo) {
+    int wide = colFrom + (colTo - colFrom) / (4 * LANES) * (4 * LANES);
+    for (int j = colFrom; j < wide; j += 4 * LANES) {
+      for (int t = 0; t < rows; t++) {
+        start(out, t * outDim + j, bias, j, accumulate);
+      }
+      for (int k0 = 0; k0 < in; k0 += K_BLOCK) {
+        int k1 = Math.min(in, k0 + K_BLOCK);
+        int t = 0;
+        for (; t + 4 <= rows; t += 4) {
+          tile4x4(out, x, t, in, w, outDim, j, k0, k1);
+        }
+        for (; t < rows; t++) {
+          row1x4(out, x, t, in, w, outDim, j, k0, k1);
+        }
+      }
+    }
+    if (wide < colTo) { // fewer than 4 vectors left: matmul's one-vector and scalar loops
+      matmul(out, x, rows, in, w, bias, outDim, accumulate, wide, colTo, null);
+    }
+  }
+
+  /** {@link #tile4x4} with the weights read from the segment, rows {@code outDim} floats apart. */
+  private static void tile4x4(
+      float[] out, float[] x, int t, int in, MemorySegment w, int outDim, int j, int k0, int k1) {
+    int o0 = t * outDim + j;
+    int o1 = o0 + outDim;
+    int o2 = o1 + outDim;
+    int o3 = o2 + outDim;
+    FloatVector a00 = FloatVector.fromArray(SPECIES, out, o0);
+    FloatVector a01 = FloatVector.fromArray(SPECIES, out, o0 + LANES);
+    FloatVector a02 = FloatVector.fromArray(SPECIES, out, o0 + 2 * LANES);
+    FloatVector a03 = FloatVector.fromArray(SPECIES, out, o0 + 3 * LANES);
+    FloatVector a10 = FloatVector.fromArray(SPECIES, out, o1);
+    FloatVector a11 = FloatVector.fromArray(SPECIES, out, o1 + LANES);
+    FloatVector a12 = FloatVector.fromArray(SPECIES, out, o1 + 2 * LANES);
+    FloatVector a13 = FloatVector.fromArray(SPECIES, out, o1 + 3 * LANES);
+    FloatVector a20 = FloatVector.fromArray(SPECIES, out, o2);
+    FloatVector a21 = FloatVector.fromArray(SPECIES, out, o2 + LANES);
+    FloatVector a22 = FloatVector.fromArray(SPECIES, out, o2 + 2 * LANES);
+    FloatVector a23 = FloatVector.fromArray(SPECIES, out, o2 + 3 * LANES);
+    FloatVector a30 = FloatVector.fromArray(SPECIES, out, o3);
+    FloatVector a31 = FloatVector.fromArray(SPECIES, out, o3 + LANES);
+    FloatVector a32 = FloatVector.fromArray(SPECIES, out, o3 + 2 * LANES);
+    FloatVector a33 = FloatVector.fromArray(SPECIES, out, o3 + 3 * LANES);
+    int x0 = t * in;
+    int x1 = x0 + in;
+    int x2 = x1 + in;
+    int x3 = x2 + in;
+    long stride = (long) outDim * Float.BYTES;
+    long base = ((long) k0 * outDim + j) * Float.BYTES;
+    for (int i = k0; i < k1; i++, base += stride) {
+      FloatVector w0 = FloatVector.fromMemorySegment(SPECIES, w, base, LE);
+      FloatVector w1 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 4L, LE);
+      FloatVector w2 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 8L, LE);
+      FloatVector w3 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 12L, LE);
+      FloatVector v0 = FloatVector.broadcast(SPECIES, x[x0 + i]);
+      a00 = w0.fma(v0, a00);
+      a01 = w1.fma(v0, a01);
+      a02 = w2.fma(v0, a02);
+      a03 = w3.fma(v0, a03);
+      FloatVector v1 = FloatVector.broadcast(SPECIES, x[x1 + i]);
+      a10 = w0.fma(v1, a10);
+      a11 = w1.fma(v1, a11);
+      a12 = w2.fma(v1, a12);
+      a13 = w3.fma(v1, a13);
+      FloatVector v2 = FloatVector.broadcast(SPECIES, x[x2 + i]);
+      a20 = w0.fma(v2, a20);
+      a21 = w1.fma(v2, a21);
+      a22 = w2.fma(v2, a22);
+      a23 = w3.fma(v2, a23);
+      FloatVector v3 = FloatVector.broadcast(SPECIES, x[x3 + i]);
+      a30 = w0.fma(v3, a30);
+      a31 = w1.fma(v3, a31);
+      a32 = w2.fma(v3, a32);
+      a33 = w3.fma(v3, a33);
+    }
+    a00.intoArray(out, o0);
+    a01.intoArray(out, o0 + LANES);
+    a02.intoArray(out, o0 + 2 * LANES);
+    a03.intoArray(out, o0 + 3 * LANES);
+    a10.intoArray(out, o1);
+    a11.intoArray(out, o1 + LANES);
+    a12.intoArray(out, o1 + 2 * LANES);
+    a13.intoArray(out, o1 + 3 * LANES);
+    a20.intoArray(out, o2);
+    a21.intoArray(out, o2 + LANES);
+    a22.intoArray(out, o2 + 2 * LANES);
+    a23.intoArray(out, o2 + 3 * LANES);
+    a30.intoArray(out, o3);
+    a31.intoArray(out, o3 + LANES);
+    a32.intoArray(out, o3 + 2 * LANES);
+    a33.intoArray(out, o3 + 3 * LANES);
   }
 
   /** Starts the chains of {@code out[o, o + 4 * LANES)}: bias, plus the old value (residual). */

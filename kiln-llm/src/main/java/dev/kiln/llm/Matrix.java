@@ -25,8 +25,8 @@ sealed interface Matrix permits Matrix.Conv1d, RowMatrix {
    * Columns {@code [from, to)} of {@code out[t] = x[t] @ W + bias (+ out[t] when accumulate)} for
    * rows {@code t < rows}; {@code x} is {@code [rows, inputs]}, {@code out} {@code [rows,
    * outputs]}, both dense; {@code scratch} is the calling worker's own, at least {@link
-   * Kernels#PANEL} floats; with {@code rows * (to - from)} or more, a product of up to {@link
-   * Kernels#MATVEC_ROWS} rows may use it for column sums.
+   * Kernels#PANEL} floats; with {@code to - from} or more, a one-row product may use it for column
+   * sums.
    */
   void multiply(
       float[] out,
@@ -60,8 +60,10 @@ sealed interface Matrix permits Matrix.Conv1d, RowMatrix {
         int from,
         int to,
         float[] scratch) {
-      if (rows <= Kernels.MATVEC_ROWS && scratch.length >= rows * (to - from)) {
+      if (rows == 1 && scratch.length >= to - from) {
         Kernels.matvec(out, x, rows, inputs, data, bias, outputs, accumulate, from, to, scratch);
+      } else if (rows <= Kernels.MATVEC_ROWS) {
+        Kernels.matrows(out, x, rows, inputs, data, bias, outputs, accumulate, from, to);
       } else {
         Kernels.matmul(out, x, rows, inputs, data, bias, outputs, accumulate, from, to, scratch);
       }

@@ -149,6 +149,12 @@ final class Scheduler implements AutoCloseable {
   private final int[] planFrom;
   private final int[] planCount;
   private final int[] planLogits;
+  // Sampling of a step, shared between the engine's workers: the wanting segments' indices, and
+  // the token each one drew.
+  private final int[] sampleSegment;
+  private final int[] sampleToken;
+  private int sampleCount;
+  private final Workers.Task sampleTask = this::sampleSlice;
 
   /** A budget of a full context for each of the {@code maxSequences}, on the system clock. */
   Scheduler(Gpt2Engine engine, int endOfText, int maxSequences, int maxQueue, String name) {
@@ -190,6 +196,8 @@ final class Scheduler implements AutoCloseable {
     planFrom = new int[maxSequences];
     planCount = new int[maxSequences];
     planLogits = new int[maxSequences];
+    sampleSegment = new int[maxSequences];
+    sampleToken = new int[maxSequences];
     thread = Thread.ofPlatform().daemon().name(name).start(this::loop);
   }
 
@@ -491,6 +499,18 @@ final class Scheduler implements AutoCloseable {
       widest = logitRows;
     }
 
+    // Sampling a token costs up to a millisecond (a softmax and a sort over the vocabulary, at
+    // temperature > 0), one per sequence: on all workers, each sequence by its own sampler, so the
+    // draws are those of sampling one after the other.
+    sampleCount = 0;
+    for (int i = 0; i < segments; i++) {
+      if (planLogits[i] >= 0) {
+        sampleSegment[sampleCount++] = i;
+      }
+    }
+    // (one alone stays on this thread)
+    engine.parallel(sampleTask, sampleCount < 2 ? 0 : (long) sampleCount * config.vocabularySize());
+
     long now = ticker.nanos();
     for (int i = 0; i < segments; i++) {
       Sequence s = planSequence[i];
@@ -506,11 +526,7 @@ final class Scheduler implements AutoCloseable {
       if (planLogits[i] < 0) {
         continue;
       }
-      float[] logits = engine.logits(planLogits[i]);
-      int token = s.sampler.next(logits);
-      if (s.logprobs != null) {
-        s.logprobs[s.generated] = Logprobs.of(logits, token, s.topLogprobs);
-      }
+      int token = sampleToken[planLogits[i]];
       long sampled = ticker.nanos();
       if (s.generated == 0) {
         s.first = sampled;
@@ -529,6 +545,22 @@ final class Scheduler implements AutoCloseable {
     running.removeIf(s -> s.finish != null);
     runningCount = running.size();
     return true;
+  }
+
+  /** One worker's share of the step's sampling: tokens (and logprobs) of segments in order. */
+  private void sampleSlice(int index, int count) {
+    int from = Workers.from(sampleCount, 1, index, count);
+    int to = Workers.to(sampleCount, 1, index, count);
+    for (int k = from; k < to; k++) {
+      int i = sampleSegment[k];
+      Sequence s = planSequence[i];
+      float[] logits = engine.logits(planLogits[i]);
+      int token = s.sampler.next(logits);
+      if (s.logprobs != null) {
+        s.logprobs[s.generated] = Logprobs.of(logits, token, s.topLogprobs);
+      }
+      sampleToken[planLogits[i]] = token;
+    }
   }
 
   /**

@@ -162,8 +162,9 @@ class KernelsTest {
 
   @Test
   void conv1dMultiply_decodeRowsStreamed_bitIdenticalToPanelTiles() {
-    // 20 rows go through matmul's packed 4 x 4 tiles; the first 5 together and each alone stream
-    // the weight rows (matvec). All three must agree bit for bit, with and without the residual:
+    // 20 rows go through matmul's packed 4 x 4 tiles; the first 5 together read the weights in
+    // direct tiles (matrows), each alone streams the weight rows (matvec). All three must agree
+    // bit for bit, with and without the residual:
     // a batched decode step equals single-stream decoding and the prefill of the same rows.
     int rows = Kernels.MATVEC_ROWS + 4;
     int in = Kernels.K_BLOCK + 48;
@@ -187,6 +188,53 @@ class KernelsTest {
           float[] one = java.util.Arrays.copyOfRange(previous, t * out, (t + 1) * out);
           float[] xt = java.util.Arrays.copyOfRange(x, t * in, (t + 1) * in);
           m.multiply(one, xt, 1, bias, accumulate, 0, out, sums);
+          assertThat(one)
+              .as("accumulate %s row %d alone", accumulate, t)
+              .containsExactly(java.util.Arrays.copyOfRange(tiles, t * out, (t + 1) * out));
+        }
+      }
+    }
+  }
+
+  @Test
+  void conv1dMultiply_2to16RowsInDirectTiles_bitIdenticalToPanelTilesAndToOneRow() {
+    // 2..16 rows (odd counts too: 4-row tiles plus 1-3 single rows) read the weights straight
+    // from the segment (matrows); 20 rows pack them into panels (matmul), one row streams whole
+    // weight rows (matvec). Input features past a multiple of K_BLOCK, two 4-vector column blocks
+    // and a tail of one vector plus 5 scalars, and a split of the columns between two workers.
+    int all = Kernels.MATVEC_ROWS + 4;
+    int in = 2 * Kernels.K_BLOCK + 48;
+    int out = 9 * Kernels.LANES + 5;
+    float[] x = random(all * in);
+    float[] w = random(in * out);
+    float[] bias = random(out);
+    float[] previous = random(all * out);
+    try (Arena arena = Arena.ofConfined()) {
+      Matrix.Conv1d m = new Matrix.Conv1d(segment(arena, w), in, out);
+      float[] scratch = new float[Math.max(Kernels.PANEL, out)];
+      for (boolean accumulate : new boolean[] {false, true}) {
+        float[] tiles = previous.clone();
+        m.multiply(tiles, x, all, bias, accumulate, 0, out, scratch);
+        for (int rows = 2; rows <= Kernels.MATVEC_ROWS; rows++) {
+          float[] some = java.util.Arrays.copyOf(previous, rows * out);
+          m.multiply(some, x, rows, bias, accumulate, 0, out, scratch);
+          assertThat(some)
+              .as("accumulate %s, %d rows", accumulate, rows)
+              .containsExactly(java.util.Arrays.copyOf(tiles, rows * out));
+          float[] split = java.util.Arrays.copyOf(previous, rows * out);
+          for (int k = 0; k < 2; k++) {
+            int from = Workers.from(out, m.grain(), k, 2);
+            int to = Workers.to(out, m.grain(), k, 2);
+            m.multiply(split, x, rows, bias, accumulate, from, to, scratch);
+          }
+          assertThat(split)
+              .as("accumulate %s, %d rows, columns split in two", accumulate, rows)
+              .containsExactly(some);
+        }
+        for (int t = 0; t < all; t++) {
+          float[] one = java.util.Arrays.copyOfRange(previous, t * out, (t + 1) * out);
+          float[] xt = java.util.Arrays.copyOfRange(x, t * in, (t + 1) * in);
+          m.multiply(one, xt, 1, bias, accumulate, 0, out, scratch);
           assertThat(one)
               .as("accumulate %s row %d alone", accumulate, t)
               .containsExactly(java.util.Arrays.copyOfRange(tiles, t * out, (t + 1) * out));

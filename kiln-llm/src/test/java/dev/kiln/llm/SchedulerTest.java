@@ -105,6 +105,39 @@ class SchedulerTest {
   }
 
   @Test
+  void generate_sixteenSeededSamplingStreams_eachEqualsItsLoneRun() throws Exception {
+    // At temperature > 0 the step's sequences are sampled on all workers at once; each must still
+    // draw the tokens its own seed gives when it runs alone.
+    int streams = 16;
+    int[][] expected = new int[streams][];
+    for (int i = 0; i < streams; i++) {
+      int[] out = new int[TOKENS];
+      int n = model.generate(prompts.get(i % prompts.size()), TOKENS, sampling(i), out);
+      expected[i] = Arrays.copyOf(out, n);
+    }
+    List<Callable<int[]>> calls = new ArrayList<>();
+    for (int i = 0; i < streams; i++) {
+      int[] prompt = prompts.get(i % prompts.size());
+      Sampler.Settings settings = sampling(i);
+      calls.add(() -> {
+        int[] out = new int[TOKENS];
+        int n = model.generate(prompt, TOKENS, settings, out);
+        return Arrays.copyOf(out, n);
+      });
+    }
+    try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+      List<Future<int[]>> futures = pool.invokeAll(calls, 60, TimeUnit.SECONDS);
+      for (int i = 0; i < streams; i++) {
+        assertThat(futures.get(i).get()).as("stream %d", i).containsExactly(expected[i]);
+      }
+    }
+  }
+
+  private static Sampler.Settings sampling(int seed) {
+    return new Sampler.Settings(1f, 0, 1f, 1000L + seed);
+  }
+
+  @Test
   void generate_concurrentStreams_shareDecodeSteps() throws Exception {
     try (Gpt2Model four =
         Gpt2Model.load(Fixtures.tinyModelDir(), Fixtures.tokenizerDir(), 1, 64, 4)) {
