@@ -205,7 +205,10 @@ class OpenaiServingIT {
 
   @Test
   void completion_serverInFlightCapFull_isOpenAiShaped429WithRetryAfter() throws Exception {
-    // A request whose body never finishes holds the only in-flight place (max-in-flight 1).
+    // A request whose body never finishes holds the only in-flight place (max-in-flight 1). Wait
+    // for it to be the one in flight before asking: a request of ours dispatched first would
+    // have had the held one refused instead, and one left from an earlier test would too.
+    awaitInFlight(0);
     try (Socket held = new Socket("127.0.0.1", server.port())) {
       OutputStream out = held.getOutputStream();
       out.write(
@@ -213,16 +216,9 @@ class OpenaiServingIT {
                   + "Content-Length: 1000\r\n\r\n{\"model\": ")
               .getBytes(StandardCharsets.US_ASCII));
       out.flush();
-      TestServer.Reply refused = null;
-      for (int i = 0; i < 500 && refused == null; i++) {
-        var r = server.post("/v1/completions", completion("x", 1, ""));
-        if (r.status() == 429) {
-          refused = r;
-        } else {
-          Thread.sleep(10); // the held request is not dispatched yet
-        }
-      }
-      assertThat(refused).as("a 429 while the in-flight place is held").isNotNull();
+      awaitInFlight(1);
+      TestServer.Reply refused = server.post("/v1/completions", completion("x", 1, ""));
+      assertThat(refused.status()).as("a 429 while the in-flight place is held").isEqualTo(429);
       assertThat(refused.contentType()).startsWith("application/json");
       assertThat(refused.headers().firstValue("Retry-After")).contains("1");
       JsonNode error = refused.json().path("error");
@@ -285,6 +281,19 @@ class OpenaiServingIT {
   }
 
   /** The value of the first sample of {@code name} whose labels contain {@code label}. */
+  /** Waits until {@code kiln_in_flight_requests} reads {@code n}. */
+  private static void awaitInFlight(int n) throws InterruptedException {
+    Pattern gauge = Pattern.compile("(?m)^kiln_in_flight_requests (\\S+)$");
+    for (int i = 0; ; i++) {
+      Matcher m = gauge.matcher(server.get("/metrics").text());
+      if (m.find() && Double.parseDouble(m.group(1)) == n) {
+        return;
+      }
+      assertThat(i).as("kiln_in_flight_requests never read %d", n).isLessThan(1000);
+      Thread.sleep(10);
+    }
+  }
+
   private static double metric(String name, String label) {
     String text = server.get("/metrics").text();
     Matcher m =
