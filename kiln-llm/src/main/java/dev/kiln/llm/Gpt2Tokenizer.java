@@ -15,9 +15,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BiConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -66,7 +66,8 @@ public final class Gpt2Tokenizer {
   private final int[] mergeResult; // rank -> id of the merged token
   private final int endOfText;
 
-  private Gpt2Tokenizer(Map<String, Integer> vocab, Merges merges) {
+  /** {@code merges}: each merge's two symbols' spellings, in rank order. */
+  private Gpt2Tokenizer(Map<String, Integer> vocab, Iterator<String[]> merges) {
     int size = vocab.values().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
     String[] tokens = new String[size];
     vocab.forEach((token, id) -> tokens[id] = token);
@@ -87,19 +88,20 @@ public final class Gpt2Tokenizer {
       }
       byteToken[b] = id;
     }
-    mergeRank = new MergeTable(merges.count());
-    mergeResult = new int[merges.count()];
-    int[] rank = {0};
-    merges.forEach((a, b) -> {
-      Integer left = vocab.get(a);
-      Integer right = vocab.get(b);
-      Integer merged = vocab.get(a + b);
+    mergeRank = new MergeTable(size);
+    IntList results = new IntList(size);
+    for (int rank = 0; merges.hasNext(); rank++) {
+      String[] pair = merges.next();
+      Integer left = vocab.get(pair[0]);
+      Integer right = vocab.get(pair[1]);
+      Integer merged = vocab.get(pair[0] + pair[1]);
       if (left == null || right == null || merged == null) {
-        throw bad("merge %d (%s %s) uses tokens not in the vocabulary", rank[0], a, b);
+        throw bad("merge %d (%s %s) uses tokens not in the vocabulary", rank, pair[0], pair[1]);
       }
-      mergeRank.putIfAbsent(key(left, right), rank[0]);
-      mergeResult[rank[0]++] = merged;
-    });
+      mergeRank.putIfAbsent(key(left, right), rank);
+      results.add(merged);
+    }
+    mergeResult = results.toArray();
     endOfText = vocab.getOrDefault(END_OF_TEXT, -1);
   }
 
@@ -114,27 +116,6 @@ public final class Gpt2Tokenizer {
       } else {
         out.write(b);
       }
-    }
-  }
-
-  /** The merges in rank order, each as its two symbols' spellings, fed to a consumer. */
-  private interface Merges {
-    int count();
-
-    void forEach(BiConsumer<String, String> pair);
-
-    static Merges of(List<String[]> pairs) {
-      return new Merges() {
-        @Override
-        public int count() {
-          return pairs.size();
-        }
-
-        @Override
-        public void forEach(BiConsumer<String, String> pair) {
-          pairs.forEach(p -> pair.accept(p[0], p[1]));
-        }
-      };
     }
   }
 
@@ -161,34 +142,10 @@ public final class Gpt2Tokenizer {
     // Streamed: a JSON tree of the vocabulary and a list of every merge line would be ~20 MB of
     // garbage at load, which a small server heap must otherwise be sized for.
     Map<String, Integer> vocab = readVocab(vocabJson);
-    int count;
     try (Stream<String> lines = Files.lines(mergesTxt, StandardCharsets.UTF_8)) {
-      count = (int) lines.filter(Gpt2Tokenizer::isMerge).count();
-    }
-    Merges merges =
-        new Merges() {
-          @Override
-          public int count() {
-            return count;
-          }
-
-          @Override
-          public void forEach(BiConsumer<String, String> pair) {
-            try (Stream<String> lines = Files.lines(mergesTxt, StandardCharsets.UTF_8)) {
-              lines
-                  .filter(Gpt2Tokenizer::isMerge)
-                  .forEach(line -> {
-                    String[] p = splitMerge(line);
-                    pair.accept(p[0], p[1]);
-                  });
-            } catch (IOException e) {
-              throw new UncheckedIOException(e);
-            }
-          }
-        };
-    try {
-      return new Gpt2Tokenizer(vocab, merges);
-    } catch (UncheckedIOException e) {
+      return new Gpt2Tokenizer(
+          vocab, lines.filter(Gpt2Tokenizer::isMerge).map(Gpt2Tokenizer::splitMerge).iterator());
+    } catch (UncheckedIOException e) { // a read error met while iterating the lines
       throw e.getCause();
     }
   }
@@ -224,11 +181,7 @@ public final class Gpt2Tokenizer {
     for (int i = 0; i < tokens.size(); i++) {
       vocab.putIfAbsent(tokens.get(i), i);
     }
-    List<String[]> pairs = new ArrayList<>(merges.size());
-    for (String m : merges) {
-      pairs.add(splitMerge(m));
-    }
-    return new Gpt2Tokenizer(vocab, Merges.of(pairs));
+    return new Gpt2Tokenizer(vocab, merges.stream().map(Gpt2Tokenizer::splitMerge).iterator());
   }
 
   private static Gpt2Tokenizer fromTokenizerJson(Path file) throws IOException {
@@ -244,7 +197,7 @@ public final class Gpt2Tokenizer {
               ? new String[] {m.get(0).asText(), m.get(1).asText()}
               : splitMerge(m.asText()));
     }
-    return new Gpt2Tokenizer(vocabMap(model.path("vocab")), Merges.of(merges));
+    return new Gpt2Tokenizer(vocabMap(model.path("vocab")), merges.iterator());
   }
 
   private static Map<String, Integer> vocabMap(JsonNode vocab) {
@@ -371,12 +324,16 @@ public final class Gpt2Tokenizer {
    * {@code left ^ right}). Keys are never negative, so -1 marks a free slot.
    */
   static final class MergeTable {
-    private final long[] keys;
-    private final int[] values;
-    private final int mask;
+    private long[] keys;
+    private int[] values;
+    private int mask;
+    private int size;
 
     MergeTable(int expected) {
-      int capacity = Integer.highestOneBit(Math.max(4, expected) * 2 - 1) << 1; // load <= 1/2
+      allocate(Integer.highestOneBit(Math.max(4, expected) * 2 - 1) << 1); // load <= 1/2
+    }
+
+    private void allocate(int capacity) {
       keys = new long[capacity];
       values = new int[capacity];
       mask = capacity - 1;
@@ -390,6 +347,17 @@ public final class Gpt2Tokenizer {
 
     /** Stores {@code value} unless {@code key} is present (the first, lowest rank wins). */
     void putIfAbsent(long key, int value) {
+      if (2 * (size + 1) > keys.length) { // keep the load at most 1/2
+        long[] oldKeys = keys;
+        int[] oldValues = values;
+        allocate(2 * keys.length);
+        size = 0;
+        for (int j = 0; j < oldKeys.length; j++) {
+          if (oldKeys[j] != -1) {
+            putIfAbsent(oldKeys[j], oldValues[j]);
+          }
+        }
+      }
       int i = slot(key);
       while (keys[i] != -1) {
         if (keys[i] == key) {
@@ -399,6 +367,7 @@ public final class Gpt2Tokenizer {
       }
       keys[i] = key;
       values[i] = value;
+      size++;
     }
 
     /** The value for {@code key}, or -1. */

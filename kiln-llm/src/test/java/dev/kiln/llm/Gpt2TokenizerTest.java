@@ -140,4 +140,15 @@ class Gpt2TokenizerTest {
     }
     assertThat(table.get((1L << 32) | 2)).isEqualTo(-1);
   }
+
+  @Test
+  void mergeTable_moreKeysThanExpected_growsAndKeepsEveryRank() {
+    var table = new Gpt2Tokenizer.MergeTable(4);
+    for (int i = 0; i < 1000; i++) {
+      table.putIfAbsent(((long) i << 32) | (i * 7L), i);
+    }
+    for (int i = 0; i < 1000; i++) {
+      assertThat(table.get(((long) i << 32) | (i * 7L))).isEqualTo(i);
+    }
+  }
 }
