@@ -350,19 +350,17 @@ final class Kernels {
   }
 
   /**
-   * Columns {@code [from, to)} of {@link #matmul} for a few rows {@code x [rows, in]}: a decode
-   * step of one or several sequences. Instead of {@link #matmul}'s column blocks (256 bytes of each
-   * of the {@code in} weight rows, 3-12 KB apart, packed into a panel per block), it streams the
-   * weight rows whole, four at a time, and adds them into every row's column sums kept in {@code
-   * acc} ({@code rows * (to - from)} floats at least; the four weight rows, 4 x (to - from) floats,
-   * stay in L1 while the activation rows pass over them). Each element is still {@link #matmul}'s
-   * chain: the bias (plus the old {@code out} when accumulating), then a fused multiply-add per
-   * input feature in order, so the result is bit-identical to it.
+   * Columns {@code [from, to)} of {@link #matmul} for one row {@code x [in]}: a decode step of one
+   * sequence. Instead of {@link #matmul}'s column blocks (256 bytes of each of the {@code in}
+   * weight rows, 3-12 KB apart, packed into a panel per block), it streams the weight rows whole,
+   * four at a time, and adds them into the column sums kept in {@code acc} ({@code to - from}
+   * floats at least). Each element is still {@link #matmul}'s chain: the bias (plus the old {@code
+   * out} when accumulating), then a fused multiply-add per input feature in order, so the result is
+   * bit-identical to it.
    */
   static void matvec(
       float[] out,
       float[] x,
-      int rows,
       int in,
       MemorySegment w,
       float[] bias,
@@ -373,58 +371,44 @@ final class Kernels {
       float[] acc) {
     int n = to - from;
     int vec = n / LANES * LANES;
-    for (int t = 0; t < rows; t++) {
-      for (int j = 0; j < n; j++) {
-        int o = t * outDim + from + j;
-        acc[t * n + j] = accumulate ? out[o] + bias[from + j] : bias[from + j];
-      }
+    for (int j = 0; j < n; j++) {
+      acc[j] = accumulate ? out[from + j] + bias[from + j] : bias[from + j];
     }
     long stride = (long) outDim * Float.BYTES;
     int i = 0;
     for (; i + 4 <= in; i += 4) {
       long base = ((long) i * outDim + from) * Float.BYTES;
-      for (int t = 0; t < rows; t++) {
-        int xt = t * in + i;
-        FloatVector x0 = FloatVector.broadcast(SPECIES, x[xt]);
-        FloatVector x1 = FloatVector.broadcast(SPECIES, x[xt + 1]);
-        FloatVector x2 = FloatVector.broadcast(SPECIES, x[xt + 2]);
-        FloatVector x3 = FloatVector.broadcast(SPECIES, x[xt + 3]);
-        int at = t * n;
-        for (int j = 0; j < vec; j += LANES) {
-          long o = base + (long) j * Float.BYTES;
-          FloatVector a = FloatVector.fromArray(SPECIES, acc, at + j);
-          a = FloatVector.fromMemorySegment(SPECIES, w, o, LE).fma(x0, a);
-          a = FloatVector.fromMemorySegment(SPECIES, w, o + stride, LE).fma(x1, a);
-          a = FloatVector.fromMemorySegment(SPECIES, w, o + 2 * stride, LE).fma(x2, a);
-          a = FloatVector.fromMemorySegment(SPECIES, w, o + 3 * stride, LE).fma(x3, a);
-          a.intoArray(acc, at + j);
-        }
+      FloatVector x0 = FloatVector.broadcast(SPECIES, x[i]);
+      FloatVector x1 = FloatVector.broadcast(SPECIES, x[i + 1]);
+      FloatVector x2 = FloatVector.broadcast(SPECIES, x[i + 2]);
+      FloatVector x3 = FloatVector.broadcast(SPECIES, x[i + 3]);
+      for (int j = 0; j < vec; j += LANES) {
+        long o = base + (long) j * Float.BYTES;
+        FloatVector a = FloatVector.fromArray(SPECIES, acc, j);
+        a = FloatVector.fromMemorySegment(SPECIES, w, o, LE).fma(x0, a);
+        a = FloatVector.fromMemorySegment(SPECIES, w, o + stride, LE).fma(x1, a);
+        a = FloatVector.fromMemorySegment(SPECIES, w, o + 2 * stride, LE).fma(x2, a);
+        a = FloatVector.fromMemorySegment(SPECIES, w, o + 3 * stride, LE).fma(x3, a);
+        a.intoArray(acc, j);
       }
     }
     for (; i < in; i++) {
       long base = ((long) i * outDim + from) * Float.BYTES;
-      for (int t = 0; t < rows; t++) {
-        FloatVector xi = FloatVector.broadcast(SPECIES, x[t * in + i]);
-        int at = t * n;
-        for (int j = 0; j < vec; j += LANES) {
-          FloatVector.fromMemorySegment(SPECIES, w, base + (long) j * Float.BYTES, LE)
-              .fma(xi, FloatVector.fromArray(SPECIES, acc, at + j))
-              .intoArray(acc, at + j);
-        }
+      FloatVector xi = FloatVector.broadcast(SPECIES, x[i]);
+      for (int j = 0; j < vec; j += LANES) {
+        FloatVector.fromMemorySegment(SPECIES, w, base + (long) j * Float.BYTES, LE)
+            .fma(xi, FloatVector.fromArray(SPECIES, acc, j))
+            .intoArray(acc, j);
       }
     }
-    for (int t = 0; t < rows; t++) {
-      for (int j = vec; j < n; j++) {
-        float a = acc[t * n + j];
-        for (int k = 0; k < in; k++) {
-          a =
-              Math.fma(
-                  x[t * in + k], w.getAtIndex(SafeTensors.F32, (long) k * outDim + from + j), a);
-        }
-        acc[t * n + j] = a;
+    for (int j = vec; j < n; j++) {
+      float a = acc[j];
+      for (int k = 0; k < in; k++) {
+        a = Math.fma(x[k], w.getAtIndex(SafeTensors.F32, (long) k * outDim + from + j), a);
       }
-      System.arraycopy(acc, t * n, out, t * outDim + from, n);
+      acc[j] = a;
     }
+    System.arraycopy(acc, 0, out, from, n);
   }
 
   /** {@code a[ao..ao+n) · b[bo..bo+n)}. */

@@ -61,7 +61,7 @@ sealed interface Matrix permits Matrix.Conv1d, RowMatrix {
         int to,
         float[] scratch) {
       if (rows == 1 && scratch.length >= to - from) {
-        Kernels.matvec(out, x, rows, inputs, data, bias, outputs, accumulate, from, to, scratch);
+        Kernels.matvec(out, x, inputs, data, bias, outputs, accumulate, from, to, scratch);
       } else if (rows <= Kernels.MATVEC_ROWS) {
         Kernels.matrows(out, x, rows, inputs, data, bias, outputs, accumulate, from, to);
       } else {

@@ -119,7 +119,7 @@ class KernelsTest {
       int split = Workers.to(out, Kernels.LANES, 0, 2);
       for (int[] range : new int[][] {{0, split}, {split, out}}) {
         Kernels.matmul(viaMatmul, x, 1, in, ws, bias, out, accumulate, range[0], range[1], panel);
-        Kernels.matvec(viaMatvec, x, 1, in, ws, bias, out, accumulate, range[0], range[1], acc);
+        Kernels.matvec(viaMatvec, x, in, ws, bias, out, accumulate, range[0], range[1], acc);
       }
       assertThat(viaMatvec).containsExactly(viaMatmul);
       for (int j = 0; j < out; j++) {

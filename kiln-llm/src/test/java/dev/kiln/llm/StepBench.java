@@ -112,7 +112,7 @@ final class StepBench {
       }
       // The parts alone, on two workers as in a step.
       try (Workers two = new Workers(2, "step-bench")) {
-        float[][] scratch = new float[2][Math.max(Kernels.PANEL, Kernels.MATVEC_ROWS * 4 * d)];
+        float[][] scratch = new float[2][Math.max(Kernels.PANEL, 4 * d)];
         int maxRows = 80;
         float[] x = new float[maxRows * 4 * d];
         for (int i = 0; i < x.length; i++) {
