@@ -359,23 +359,6 @@ final class RowKernels {
       FloatVector p00 = zero, p01 = zero, p02 = zero, p03 = zero;
       FloatVector p10 = zero, p11 = zero, p12 = zero, p13 = zero;
       // as in q8x1: with 16 lanes the block's two vectors are written out (the same order)
-      for (int e = 0; L != 16 && e < 32; e += L) {
-        int i = x0 + c + e;
-        FloatVector v0 = FloatVector.fromArray(F, x, i);
-        FloatVector v1 = FloatVector.fromArray(F, x, i + xs);
-        FloatVector v2 = FloatVector.fromArray(F, x, i + 2 * xs);
-        FloatVector v3 = FloatVector.fromArray(F, x, i + 3 * xs);
-        FloatVector w0 = i8(w, q0 + c + e);
-        p00 = w0.fma(v0, p00);
-        p01 = w0.fma(v1, p01);
-        p02 = w0.fma(v2, p02);
-        p03 = w0.fma(v3, p03);
-        FloatVector w1 = i8(w, q1 + c + e);
-        p10 = w1.fma(v0, p10);
-        p11 = w1.fma(v1, p11);
-        p12 = w1.fma(v2, p12);
-        p13 = w1.fma(v3, p13);
-      }
       if (L == 16) {
         int i = x0 + c;
         FloatVector v0 = FloatVector.fromArray(F, x, i);
@@ -407,6 +390,24 @@ final class RowKernels {
         p11 = w1.fma(v1, p11);
         p12 = w1.fma(v2, p12);
         p13 = w1.fma(v3, p13);
+      } else {
+        for (int e = 0; e < 32; e += L) {
+          int i = x0 + c + e;
+          FloatVector v0 = FloatVector.fromArray(F, x, i);
+          FloatVector v1 = FloatVector.fromArray(F, x, i + xs);
+          FloatVector v2 = FloatVector.fromArray(F, x, i + 2 * xs);
+          FloatVector v3 = FloatVector.fromArray(F, x, i + 3 * xs);
+          FloatVector w0 = i8(w, q0 + c + e);
+          p00 = w0.fma(v0, p00);
+          p01 = w0.fma(v1, p01);
+          p02 = w0.fma(v2, p02);
+          p03 = w0.fma(v3, p03);
+          FloatVector w1 = i8(w, q1 + c + e);
+          p10 = w1.fma(v0, p10);
+          p11 = w1.fma(v1, p11);
+          p12 = w1.fma(v2, p12);
+          p13 = w1.fma(v3, p13);
+        }
       }
       long b = 4L * k; // 4 bytes per 32-block
       FloatVector d0 = FloatVector.broadcast(F, w.get(SafeTensors.F32, s0 + b));
