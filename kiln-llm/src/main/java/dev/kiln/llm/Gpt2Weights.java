@@ -14,9 +14,10 @@ import java.util.Locale;
  *
  * <p>{@link Precision} picks the weight format of the four linear layers of each block and of the
  * token embedding (so of the head): {@code auto} keeps what the file holds (safetensors F32 as
- * Conv1D {@code [in, out]}; GGUF F32, BF16 and Q8_0 as stored, GGUF F16 rounded to BF16 once at
- * load), {@code fp32}, {@code bf16} and {@code q8_0} convert at load where the file differs (off
- * the heap, into the model's arena; a safetensors Conv1D weight is transposed to rows on the way).
+ * Conv1D {@code [in, out]}; GGUF F32 as stored, GGUF BF16 and Q8_0 repacked once at load into the
+ * kernels' layouts, GGUF F16 rounded to BF16 once at load), {@code fp32}, {@code bf16} and {@code
+ * q8_0} convert at load where the file differs (off the heap, into the model's arena; a safetensors
+ * Conv1D weight is transposed to rows on the way).
  */
 final class Gpt2Weights {
   /** The {@code weights} model parameter. */
@@ -236,7 +237,7 @@ final class Gpt2Weights {
             RowMatrix stored =
                 switch (t.type()) {
                   case F32 -> new RowMatrix(RowMatrix.Format.F32, rows, cols, t.data());
-                  case BF16 -> new RowMatrix(RowMatrix.Format.BF16, rows, cols, t.data());
+                  case BF16 -> RowMatrix.fromBf16(rows, cols, t.data(), arena);
                   case Q8_0 -> RowMatrix.fromQ8Blocks(rows, cols, t.data(), arena);
                   case F16 -> {
                     var seg = t.data();

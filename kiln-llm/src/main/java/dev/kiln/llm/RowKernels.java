@@ -131,16 +131,17 @@ final class RowKernels {
       }
       case BF16 -> {
         if (us == 4) {
-          bf16x4(w, r0, rb, cols, x, x0, xs, res);
+          bf16x4(w, r0, cols, x, x0, xs, res);
         } else {
-          bf16x1(w, r0, rb, cols, x, x0, res);
+          bf16x1(w, r0, cols, x, x0, res);
         }
       }
       case Q8_0 -> {
+        // j is a multiple of 4: r0 and s0 are where the group of rows j..j+3 starts
         long s0 = m.scaleOffset(j);
         if (us == 4) {
           q8x2x4(w, r0, s0, cols, x, x0, xs, res, 0);
-          q8x2x4(w, r0 + 2 * rb, s0 + 2 * RowMatrix.scaleStride(cols), cols, x, x0, xs, res, 8);
+          q8x2x4(w, r0 + 2 * 32, s0 + 2 * 4, cols, x, x0, xs, res, 8);
         } else {
           q8x1(w, r0, s0, cols, x, x0, res);
         }
@@ -245,14 +246,16 @@ final class RowKernels {
   }
 
   private static void bf16x4(
-      MemorySegment w, long r0, long rb, int cols, float[] x, int x0, int xs, float[] res) {
+      MemorySegment w, long r0, int cols, float[] x, int x0, int xs, float[] res) {
     FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
     FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
     FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
     FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    // the group's layout (RowMatrix.Format.BF16): chunk i / L of row k at r0 + 8 i + k rs
+    long rs = 2L * L;
     int bound = F.loopBound(cols);
     for (int i = 0; i < bound; i += L) {
-      long o = r0 + 2L * i;
+      long o = r0 + 8L * i;
       FloatVector v0 = FloatVector.fromArray(F, x, x0 + i);
       FloatVector v1 = FloatVector.fromArray(F, x, x0 + xs + i);
       FloatVector v2 = FloatVector.fromArray(F, x, x0 + 2 * xs + i);
@@ -262,17 +265,17 @@ final class RowKernels {
       a01 = w0.fma(v1, a01);
       a02 = w0.fma(v2, a02);
       a03 = w0.fma(v3, a03);
-      FloatVector w1 = bf16(w, o + rb);
+      FloatVector w1 = bf16(w, o + rs);
       a10 = w1.fma(v0, a10);
       a11 = w1.fma(v1, a11);
       a12 = w1.fma(v2, a12);
       a13 = w1.fma(v3, a13);
-      FloatVector w2 = bf16(w, o + 2 * rb);
+      FloatVector w2 = bf16(w, o + 2 * rs);
       a20 = w2.fma(v0, a20);
       a21 = w2.fma(v1, a21);
       a22 = w2.fma(v2, a22);
       a23 = w2.fma(v3, a23);
-      FloatVector w3 = bf16(w, o + 3 * rb);
+      FloatVector w3 = bf16(w, o + 3 * rs);
       a30 = w3.fma(v0, a30);
       a31 = w3.fma(v1, a31);
       a32 = w3.fma(v2, a32);
@@ -280,34 +283,36 @@ final class RowKernels {
     }
     reduce16(res, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33);
     if (bound < cols) {
-      scalarTail(w, r0, rb, RowMatrix.Format.BF16, bound, cols, x, x0, xs, 4, res);
+      scalarTail(w, r0, bound, cols, x, x0, xs, 4, res);
     }
   }
 
-  private static void bf16x1(
-      MemorySegment w, long r0, long rb, int cols, float[] x, int x0, float[] res) {
+  private static void bf16x1(MemorySegment w, long r0, int cols, float[] x, int x0, float[] res) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+    // the group's layout (RowMatrix.Format.BF16): chunk i / L of row k at r0 + 8 i + k rs
+    long rs = 2L * L;
     int bound = F.loopBound(cols);
     for (int i = 0; i < bound; i += L) {
-      long o = r0 + 2L * i;
+      long o = r0 + 8L * i;
       FloatVector v = FloatVector.fromArray(F, x, x0 + i);
       a0 = bf16(w, o).fma(v, a0);
-      a1 = bf16(w, o + rb).fma(v, a1);
-      a2 = bf16(w, o + 2 * rb).fma(v, a2);
-      a3 = bf16(w, o + 3 * rb).fma(v, a3);
+      a1 = bf16(w, o + rs).fma(v, a1);
+      a2 = bf16(w, o + 2 * rs).fma(v, a2);
+      a3 = bf16(w, o + 3 * rs).fma(v, a3);
     }
     reduce4(res, a0, a1, a2, a3);
     if (bound < cols) {
-      scalarTail(w, r0, rb, RowMatrix.Format.BF16, bound, cols, x, x0, 0, 1, res);
+      scalarTail(w, r0, bound, cols, x, x0, 0, 1, res);
     }
   }
 
-  /** Adds the columns {@code [bound, cols)} of a bf16 tile, in the same order in any tile. */
+  /**
+   * Adds the columns {@code [bound, cols)} of a bf16 tile (a whole group of 4 rows at r0), in the
+   * same order in any tile.
+   */
   private static void scalarTail(
       MemorySegment w,
       long r0,
-      long rb,
-      RowMatrix.Format f,
       int bound,
       int cols,
       float[] x,
@@ -319,8 +324,9 @@ final class RowKernels {
       for (int u = 0; u < us; u++) {
         float s = res[k * 4 + u];
         for (int i = bound; i < cols; i++) {
-          float wv =
-              Float.intBitsToFloat((w.get(SafeTensors.U16, r0 + k * rb + 2L * i) & 0xffff) << 16);
+          // past the group's whole chunks, each row's remaining columns in order
+          long at = r0 + 2L * (4L * bound + (long) k * (cols - bound) + (i - bound));
+          float wv = Float.intBitsToFloat((w.get(SafeTensors.U16, at) & 0xffff) << 16);
           s += wv * x[x0 + u * xs + i];
         }
         res[k * 4 + u] = s;
@@ -329,14 +335,20 @@ final class RowKernels {
   }
 
   /*
-   * Q8_0 ({@link RowMatrix.Format#Q8_0}: quants at q0 + k * cols for row j + k, fp32 scales at s0 +
-   * k * cols / 8): per 32-block, the int8 quants widened to float are dotted with the activations
-   * into a block sum p, and p times the block's scale is added to the row's accumulator: one
-   * multiply by the scale per block instead of one per vector. Both kernels sum each (row,
-   * activation) pair in that same order, so a batched step equals a single-stream one.
+   * Q8_0 ({@link RowMatrix.Format#Q8_0}, rows interleaved by 4: for the group at q0 / s0, block k
+   * of row r (r < 4) has its 32 quants at q0 + 128 k + 32 r and its fp32 scale at s0 + 16 k + 4 r):
+   * per 32-block, the int8 quants widened to float are dotted with the activations into a block
+   * sum p, and p times the block's scale is added to the row's accumulator: one multiply by the
+   * scale per block instead of one per vector. Both kernels sum each (row, activation) pair in that
+   * same order, so a batched step equals a single-stream one.
    */
+  private static final int Q8_GROUP_QUANTS = 4 * 32;
+  private static final int Q8_GROUP_SCALES = 4 * 4;
 
-  /** res[off + k * 4 + u] for weight rows k < 2 (at q0, q0 + cols) and activation rows u < 4. */
+  /**
+   * res[off + k * 4 + u] for weight rows k < 2 of a group (block 0 quants at q0, q0 + 32, scales at
+   * s0, s0 + 4) and activation rows u < 4.
+   */
   private static void q8x2x4(
       MemorySegment w,
       long q0,
@@ -347,15 +359,16 @@ final class RowKernels {
       int xs,
       float[] res,
       int off) {
-    long q1 = q0 + cols;
-    long s1 = s0 + RowMatrix.scaleStride(cols);
+    long q1 = q0 + 32;
+    long s1 = s0 + 4;
     FloatVector zero = FloatVector.zero(F);
     FloatVector a00 = zero, a01 = zero, a02 = zero, a03 = zero;
     FloatVector a10 = zero, a11 = zero, a12 = zero, a13 = zero;
-    // over the block index k, to which every offset (quants 32 k, scale 4 k) is linear: C2 then
+    // over the block index k, to which every offset (quants 128 k, scales 16 k) is linear: C2 then
     // removes the bounds checks of the scale loads too (c / 8 hid them from it)
     for (int k = 0; k < cols / 32; k++) {
       int c = 32 * k;
+      long q = (long) Q8_GROUP_QUANTS * k;
       FloatVector p00 = zero, p01 = zero, p02 = zero, p03 = zero;
       FloatVector p10 = zero, p11 = zero, p12 = zero, p13 = zero;
       // as in q8x1: with 16 lanes the block's two vectors are written out (the same order)
@@ -365,12 +378,12 @@ final class RowKernels {
         FloatVector v1 = FloatVector.fromArray(F, x, i + xs);
         FloatVector v2 = FloatVector.fromArray(F, x, i + 2 * xs);
         FloatVector v3 = FloatVector.fromArray(F, x, i + 3 * xs);
-        FloatVector w0 = i8(w, q0 + c);
+        FloatVector w0 = i8(w, q0 + q);
         p00 = w0.fma(v0, p00);
         p01 = w0.fma(v1, p01);
         p02 = w0.fma(v2, p02);
         p03 = w0.fma(v3, p03);
-        FloatVector w1 = i8(w, q1 + c);
+        FloatVector w1 = i8(w, q1 + q);
         p10 = w1.fma(v0, p10);
         p11 = w1.fma(v1, p11);
         p12 = w1.fma(v2, p12);
@@ -380,12 +393,12 @@ final class RowKernels {
         v1 = FloatVector.fromArray(F, x, i + xs);
         v2 = FloatVector.fromArray(F, x, i + 2 * xs);
         v3 = FloatVector.fromArray(F, x, i + 3 * xs);
-        w0 = i8(w, q0 + c + 16);
+        w0 = i8(w, q0 + q + 16);
         p00 = w0.fma(v0, p00);
         p01 = w0.fma(v1, p01);
         p02 = w0.fma(v2, p02);
         p03 = w0.fma(v3, p03);
-        w1 = i8(w, q1 + c + 16);
+        w1 = i8(w, q1 + q + 16);
         p10 = w1.fma(v0, p10);
         p11 = w1.fma(v1, p11);
         p12 = w1.fma(v2, p12);
@@ -397,19 +410,19 @@ final class RowKernels {
           FloatVector v1 = FloatVector.fromArray(F, x, i + xs);
           FloatVector v2 = FloatVector.fromArray(F, x, i + 2 * xs);
           FloatVector v3 = FloatVector.fromArray(F, x, i + 3 * xs);
-          FloatVector w0 = i8(w, q0 + c + e);
+          FloatVector w0 = i8(w, q0 + q + e);
           p00 = w0.fma(v0, p00);
           p01 = w0.fma(v1, p01);
           p02 = w0.fma(v2, p02);
           p03 = w0.fma(v3, p03);
-          FloatVector w1 = i8(w, q1 + c + e);
+          FloatVector w1 = i8(w, q1 + q + e);
           p10 = w1.fma(v0, p10);
           p11 = w1.fma(v1, p11);
           p12 = w1.fma(v2, p12);
           p13 = w1.fma(v3, p13);
         }
       }
-      long b = 4L * k; // 4 bytes per 32-block
+      long b = (long) Q8_GROUP_SCALES * k;
       FloatVector d0 = FloatVector.broadcast(F, w.get(SafeTensors.F32, s0 + b));
       FloatVector d1 = FloatVector.broadcast(F, w.get(SafeTensors.F32, s1 + b));
       a00 = p00.fma(d0, a00);
@@ -433,11 +446,11 @@ final class RowKernels {
 
   private static void q8x1(
       MemorySegment w, long q0, long s0, int cols, float[] x, int x0, float[] res) {
-    long qs = cols;
-    long ss = RowMatrix.scaleStride(cols);
+    long qs = 32; // the next row's block
+    long ss = 4;
     FloatVector zero = FloatVector.zero(F);
     FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-    // over the block index k, to which every offset (quants 32 k, scale 4 k) is linear: C2 then
+    // over the block index k, to which every offset (quants 128 k, scales 16 k) is linear: C2 then
     // removes the bounds checks of the scale loads too (c / 8 hid them from it)
     for (int k = 0; k < cols / 32; k++) {
       int c = 32 * k;
@@ -446,7 +459,7 @@ final class RowKernels {
         // The block's two vectors written out: an inner loop here keeps C2 from removing the
         // bounds checks of the outer one (range checks are eliminated in innermost loops only),
         // which then spilled and re-checked every address per block. Same order as the loop.
-        long q = q0 + c;
+        long q = q0 + (long) Q8_GROUP_QUANTS * k;
         FloatVector v = FloatVector.fromArray(F, x, x0 + c);
         p0 = i8(w, q).fma(v, zero);
         p1 = i8(w, q + qs).fma(v, zero);
@@ -463,7 +476,7 @@ final class RowKernels {
         p2 = zero;
         p3 = zero;
         for (int e = 0; e < 32; e += L) {
-          long q = q0 + c + e;
+          long q = q0 + (long) Q8_GROUP_QUANTS * k + e;
           FloatVector v = FloatVector.fromArray(F, x, x0 + c + e);
           p0 = i8(w, q).fma(v, p0);
           p1 = i8(w, q + qs).fma(v, p1);
@@ -471,7 +484,7 @@ final class RowKernels {
           p3 = i8(w, q + 3 * qs).fma(v, p3);
         }
       }
-      long s = s0 + 4L * k;
+      long s = s0 + (long) Q8_GROUP_SCALES * k;
       a0 = p0.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s)), a0);
       a1 = p1.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s + ss)), a1);
       a2 = p2.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s + 2 * ss)), a2);

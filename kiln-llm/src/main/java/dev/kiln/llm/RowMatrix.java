@@ -16,14 +16,26 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
   enum Format {
     /** Little-endian fp32. */
     F32,
-    /** The top 16 bits of an fp32 (bfloat16), little-endian. */
+    /**
+     * The top 16 bits of an fp32 (bfloat16), little-endian, rows interleaved by groups of 4 (the
+     * kernels' tile) in chunks of one float vector's lanes L: for rows {@code 4g..4g+3}, columns
+     * {@code [iL, (i+1)L)} of each row follow each other, then chunk i + 1; the columns past the
+     * last whole chunk follow, row by row; the last group may hold fewer rows. A one-row product
+     * then reads the matrix as one sequential stream (a 768-column row alone is 24 cache lines, too
+     * short a stream for the hardware prefetcher). Offsets: {@link #bf16Offset}; GGUF's BF16 rows
+     * are repacked by {@link #fromBf16}.
+     */
     BF16,
     /**
      * GGUF's Q8_0 (per 32 weights one scale d and 32 int8 q, weight = d * q) repacked for the
-     * kernels: first the quants of all rows, {@code [rows, cols]} int8, so that a row's are
-     * contiguous and a 32-block never straddles a cache line; then the scales, {@code [rows, cols /
-     * 32]} fp32 (the fp16 values widened once at load). GGUF's own interleaved 34-byte blocks are
-     * read by {@link #fromQ8Blocks}.
+     * kernels: first the quants of all rows, then the scales (fp32, the fp16 values widened once at
+     * load), both interleaved by groups of 4 rows (the kernels' tile): for rows {@code 4g..4g+3}
+     * the quants of block k of each row follow each other ({@code 4 x 32} bytes), then block k + 1,
+     * and so for the scales; the last group may hold fewer rows. A one-row product then reads the
+     * matrix as one sequential stream (with 768 columns a row is only 12 cache lines, too short a
+     * stream for the hardware prefetcher), and a 32-block never straddles a cache line. GGUF's own
+     * interleaved 34-byte blocks are read by {@link #fromQ8Blocks}. Offsets: {@link #q8Quant},
+     * {@link #q8Scale}.
      */
     Q8_0;
 
@@ -36,7 +48,10 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
       };
     }
 
-    /** Distance between two rows' first weights: for Q8_0, between their quants. */
+    /**
+     * Distance between two rows' first weights; for Q8_0 {@code cols}, so that {@code j * cols} is
+     * where the quants of the group of 4 rows from j start (j a multiple of 4).
+     */
     long rowStride(int cols) {
       return this == Q8_0 ? cols : rowBytes(cols);
     }
@@ -67,12 +82,39 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
     return format.rowStride(cols);
   }
 
-  /** Byte offset of the Q8_0 scales of row {@code r}. */
+  /** Byte offset of BF16 weight {@code (r, c)} in a {@code [rows, cols]} matrix. */
+  static long bf16Offset(int rows, int cols, int r, int c) {
+    int l = RowKernels.L;
+    int g = r & ~(RowKernels.TILE - 1);
+    int n = Math.min(RowKernels.TILE, rows - g);
+    int whole = cols / l * l;
+    long e =
+        c < whole
+            ? (long) (c / l) * l * n + (long) (r - g) * l + c % l
+            : (long) whole * n + (long) (r - g) * (cols - whole) + (c - whole);
+    return 2L * ((long) g * cols + e);
+  }
+
+  /** Byte offset of Q8_0 quant {@code (r, c)} in a {@code [rows, cols]} matrix. */
+  static long q8Quant(int rows, int cols, int r, int c) {
+    int g = r & ~(RowKernels.TILE - 1);
+    int n = Math.min(RowKernels.TILE, rows - g);
+    return (long) g * cols + (long) (c / 32) * 32 * n + (r - g) * 32L + c % 32;
+  }
+
+  /** Byte offset of the Q8_0 scale of block {@code k} of row {@code r}. */
+  static long q8Scale(int rows, int cols, int r, int k) {
+    int g = r & ~(RowKernels.TILE - 1);
+    int n = Math.min(RowKernels.TILE, rows - g);
+    return (long) rows * cols + 4L * ((long) g * (cols / 32) + (long) k * n + (r - g));
+  }
+
+  /** Byte offset of the Q8_0 scales of the group of rows from {@code r}, a multiple of 4. */
   long scaleOffset(int r) {
     return scaleOffset(rows, cols, r);
   }
 
-  /** Byte offset of row {@code r}'s Q8_0 scales in a {@code [rows, cols]} matrix. */
+  /** Byte offset of the Q8_0 scales of the group from row {@code r} (a multiple of 4). */
   static long scaleOffset(int rows, int cols, int r) {
     return (long) rows * cols + r * scaleStride(cols);
   }
@@ -120,10 +162,12 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
     long base = r * rowStride();
     return switch (format) {
       case F32 -> data.get(SafeTensors.F32, base + 4L * c);
-      case BF16 -> Float.intBitsToFloat((data.get(SafeTensors.U16, base + 2L * c) & 0xffff) << 16);
+      case BF16 ->
+          Float.intBitsToFloat(
+              (data.get(SafeTensors.U16, bf16Offset(rows, cols, r, c)) & 0xffff) << 16);
       case Q8_0 ->
-          data.get(SafeTensors.F32, scaleOffset(r) + c / 32 * 4L)
-              * data.get(ValueLayout.JAVA_BYTE, base + c);
+          data.get(SafeTensors.F32, q8Scale(rows, cols, r, c / 32))
+              * data.get(ValueLayout.JAVA_BYTE, q8Quant(rows, cols, r, c));
     };
   }
 
@@ -169,7 +213,7 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
           }
           case BF16 -> {
             for (int k = 0; k < n; k++) {
-              out.set(SafeTensors.U16, r * rb + 2L * (c0 + k), toBf16(block[k]));
+              out.set(SafeTensors.U16, bf16Offset(rows, cols, r, c0 + k), toBf16(block[k]));
             }
           }
           case Q8_0 -> {
@@ -179,11 +223,11 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
             }
             float d = amax / 127f;
             float id = d == 0 ? 0 : 1 / d;
-            long b = r * rb + c0;
+            long b = q8Quant(rows, cols, r, c0);
             // the scale as GGUF stores it (fp16), widened back
             out.set(
                 SafeTensors.F32,
-                scaleOffset(rows, cols, r) + c0 / 32 * 4L,
+                q8Scale(rows, cols, r, c0 / 32),
                 Float.float16ToFloat(Float.floatToFloat16(d)));
             for (int k = 0; k < 32; k++) {
               float v = block[k] * id;
@@ -209,12 +253,39 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
       throw new IllegalArgumentException("Q8_0 blocks of " + rows + " x " + cols);
     }
     MemorySegment out = arena.allocate(rows * Format.Q8_0.rowBytes(cols), 64);
+    int perRow = cols / 32;
     for (long b = 0; b < n / 32; b++) {
       long src = b * Q8_BLOCK_BYTES;
-      out.set(SafeTensors.F32, n + 4 * b, Float.float16ToFloat(blocks.get(SafeTensors.U16, src)));
-      MemorySegment.copy(blocks, src + 2, out, 32 * b, 32);
+      int r = (int) (b / perRow);
+      int k = (int) (b % perRow);
+      out.set(
+          SafeTensors.F32,
+          q8Scale(rows, cols, r, k),
+          Float.float16ToFloat(blocks.get(SafeTensors.U16, src)));
+      MemorySegment.copy(blocks, src + 2, out, q8Quant(rows, cols, r, 32 * k), 32);
     }
     return new RowMatrix(Format.Q8_0, rows, cols, out);
+  }
+
+  /**
+   * A {@code [rows, cols]} matrix of GGUF BF16 values (row-major, in column order), repacked into
+   * {@link Format#BF16}'s interleaved layout off the heap in {@code arena}: the same bits.
+   */
+  static RowMatrix fromBf16(int rows, int cols, MemorySegment values, Arena arena) {
+    long rb = Format.BF16.rowStride(cols);
+    if (values.byteSize() != rows * rb) {
+      throw new IllegalArgumentException("BF16 values of " + rows + " x " + cols);
+    }
+    MemorySegment out = arena.allocate(rows * rb, 64);
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < cols; c++) {
+        out.set(
+            SafeTensors.U16,
+            bf16Offset(rows, cols, r, c),
+            values.get(SafeTensors.U16, r * rb + 2L * c));
+      }
+    }
+    return new RowMatrix(Format.BF16, rows, cols, out);
   }
 
   /** Element {@code i} of a tensor of GGUF Q8_0 blocks. */

@@ -67,10 +67,23 @@ class RowKernelsTest {
 
   /** (rows, cols) shapes: tiles and Q8_0 blocks, whole and partial, past the vector width. */
   static Stream<Arguments> shapes() {
-    return Stream.of(RowMatrix.Format.values())
-        .flatMap(f ->
-            Stream.of(new int[] {1, 32}, new int[] {4, 64}, new int[] {7, 160}, new int[] {9, 800})
-                .map(s -> Arguments.of(f, s[0], s[1])));
+    Stream<Arguments> all =
+        Stream.of(RowMatrix.Format.values())
+            .flatMap(f ->
+                Stream.of(
+                        new int[] {1, 32},
+                        new int[] {4, 64},
+                        new int[] {7, 160},
+                        new int[] {9, 800})
+                    .map(s -> Arguments.of(f, s[0], s[1])));
+    // F32 and BF16 only (not whole Q8_0 blocks): whole vectors then single columns, and fewer
+    // columns than one vector
+    Stream<Arguments> ragged =
+        Stream.of(RowMatrix.Format.F32, RowMatrix.Format.BF16)
+            .flatMap(f ->
+                Stream.of(new int[] {6, 3 * RowKernels.L + 5}, new int[] {5, RowKernels.L - 3})
+                    .map(s -> Arguments.of(f, s[0], s[1])));
+    return Stream.concat(all, ragged);
   }
 
   @ParameterizedTest
@@ -130,9 +143,71 @@ class RowKernelsTest {
   }
 
   @Test
+  void bf16Layout_raggedRowsAndColumns_eachWeightHasItsOwnSlot() {
+    int rows = 4 * 2 + 3;
+    int cols = 3 * RowKernels.L + 5;
+    boolean[] taken = new boolean[rows * cols];
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < cols; c++) {
+        int e = (int) (RowMatrix.bf16Offset(rows, cols, r, c) / 2);
+        assertThat(taken[e]).as("(%d, %d)", r, c).isFalse();
+        taken[e] = true;
+      }
+    }
+    // a group's chunk i: its 4 rows' L columns one after another
+    assertThat(RowMatrix.bf16Offset(rows, cols, 5, RowKernels.L + 2))
+        .isEqualTo(2L * (4L * cols + 4L * RowKernels.L + RowKernels.L + 2));
+  }
+
+  @Test
+  void fromBf16_ggufRowsInColumnOrder_sameBitsAsConvert() {
+    int rows = 6;
+    int cols = 2 * RowKernels.L + 3;
+    SplittableRandom r = new SplittableRandom(5);
+    float[] w = random(r, rows * cols);
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment values = arena.allocate(2L * rows * cols);
+      for (int i = 0; i < rows * cols; i++) {
+        values.set(SafeTensors.U16, 2L * i, RowMatrix.toBf16(w[i]));
+      }
+      RowMatrix m = RowMatrix.fromBf16(rows, cols, values, arena);
+      RowMatrix converted =
+          RowMatrix.convert(RowMatrix.Format.BF16, rows, cols, (i, j) -> w[i * cols + j], arena);
+      for (int i = 0; i < rows * cols; i++) {
+        float expected = Float.intBitsToFloat((values.get(SafeTensors.U16, 2L * i) & 0xffff) << 16);
+        assertThat(m.get(i / cols, i % cols)).isEqualTo(expected);
+      }
+      assertThat(m.data().asByteBuffer()).isEqualTo(converted.data().asByteBuffer());
+    }
+  }
+
+  @Test
+  void q8Layout_rowsNotAMultipleOfFour_eachQuantAndScaleHasItsOwnSlot() {
+    int rows = 4 * 3 + 2;
+    int cols = 96;
+    boolean[] quant = new boolean[rows * cols];
+    boolean[] scale = new boolean[rows * cols / 32];
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < cols; c++) {
+        int q = (int) RowMatrix.q8Quant(rows, cols, r, c);
+        assertThat(quant[q]).as("quant (%d, %d)", r, c).isFalse();
+        quant[q] = true;
+      }
+      for (int k = 0; k < cols / 32; k++) {
+        int s = (int) (RowMatrix.q8Scale(rows, cols, r, k) - (long) rows * cols) / 4;
+        assertThat(scale[s]).as("scale (%d, %d)", r, k).isFalse();
+        scale[s] = true;
+      }
+    }
+    // a group's block k: its 4 rows' 32 quants one after another
+    assertThat(RowMatrix.q8Quant(rows, cols, 5, 40)).isEqualTo(4L * cols + 128 + 32 + 8);
+  }
+
+  @Test
   void fromQ8Blocks_ggufBlocks_sameWeightsAsScaleTimesQuant() {
-    // Two rows of three GGUF blocks written by hand: fp16 scale, then 32 int8 quants.
-    int rows = 2;
+    // Five rows (a group of 4 and a partial one) of three GGUF blocks written by hand: fp16
+    // scale, then 32 int8 quants.
+    int rows = 5;
     int cols = 96;
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment blocks = arena.allocate(rows * cols / 32 * 34L);
