@@ -8,9 +8,10 @@ import java.util.Locale;
 
 /**
  * GPT-2's weights, from a Hugging Face safetensors checkpoint or a GGUF file, checked against the
- * config. Matrices stay in the mapped file where their format is used as stored; biases and
- * layer-norm vectors, which are tiny, are copied to float arrays. The output head is tied to the
- * token embedding.
+ * config. Safetensors matrices stay in the mapped file where their format is used as stored, GGUF
+ * matrices are repacked off the heap (and their pages of the file released); biases and layer-norm
+ * vectors, which are tiny, are copied to float arrays. The output head is tied to the token
+ * embedding.
  *
  * <p>{@link Precision} picks the weight format of the four linear layers of each block and of the
  * token embedding (so of the head): {@code auto} keeps what the file holds (safetensors F32 as
@@ -144,7 +145,7 @@ final class Gpt2Weights {
           RowMatrix rows(String tensor, int rows, int cols, RowMatrix.Format format) {
             var f32 =
                 new RowMatrix(
-                    RowMatrix.Format.F32,
+                    RowMatrix.Format.F32_ROWS,
                     rows,
                     cols,
                     SafeTensors.asF32(entry(tensor, rows, cols), arena));
@@ -236,8 +237,9 @@ final class Gpt2Weights {
             GgufFile.Tensor t = tensor(tensor, cols, rows);
             RowMatrix stored =
                 switch (t.type()) {
-                  case F32 -> new RowMatrix(RowMatrix.Format.F32, rows, cols, t.data());
-                  case BF16 -> RowMatrix.fromBf16(rows, cols, t.data(), arena);
+                  case F32 -> RowMatrix.fromRows(RowMatrix.Format.F32, rows, cols, t.data(), arena);
+                  case BF16 ->
+                      RowMatrix.fromRows(RowMatrix.Format.BF16, rows, cols, t.data(), arena);
                   case Q8_0 -> RowMatrix.fromQ8Blocks(rows, cols, t.data(), arena);
                   case F16 -> {
                     var seg = t.data();
@@ -251,6 +253,12 @@ final class Gpt2Weights {
                         arena);
                   }
                 };
+            // every format is repacked or converted into the arena: the file's pages of this
+            // tensor are not read again, so they leave the resident set now (madvise DONTNEED:
+            // they stay in the page cache), one tensor at a time, so VmHWM does not hold both
+            if (t.data().isMapped()) {
+              t.data().unload();
+            }
             if (p == Precision.AUTO || stored.format() == p.format()) {
               return stored;
             }

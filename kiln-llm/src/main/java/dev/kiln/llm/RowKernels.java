@@ -123,10 +123,23 @@ final class RowKernels {
     int cols = m.cols();
     switch (m.format()) {
       case F32 -> {
+        // interleaved: chunk i / L of row k at r0 + 16 i + 4 L k; past the whole chunks each
+        // row's remaining columns in order
+        int bound = F.loopBound(cols);
+        long t0 = r0 + 16L * bound;
+        long ts = 4L * (cols - bound);
         if (us == 4) {
-          f32x4(w, r0, rb, cols, x, x0, xs, res);
+          f32x4(w, r0, 16, 4L * L, t0, ts, cols, x, x0, xs, res);
         } else {
-          f32x1(w, r0, rb, cols, x, x0, res);
+          f32x1(w, r0, 16, 4L * L, t0, ts, cols, x, x0, res);
+        }
+      }
+      case F32_ROWS -> {
+        int bound = F.loopBound(cols);
+        if (us == 4) {
+          f32x4(w, r0, 4, rb, r0 + 4L * bound, rb, cols, x, x0, xs, res);
+        } else {
+          f32x1(w, r0, 4, rb, r0 + 4L * bound, rb, cols, x, x0, res);
         }
       }
       case BF16 -> {
@@ -175,15 +188,29 @@ final class RowKernels {
         ByteVector.fromMemorySegment(B, w, off, LE).convertShape(VectorOperators.B2F, F, 0);
   }
 
+  /**
+   * F32 tiles in either layout: the vector at column i of row k at {@code r0 + cs i + k rs}, the
+   * columns past the last whole vector at {@code t0 + k ts + 4 (i - bound)}.
+   */
   private static void f32x4(
-      MemorySegment w, long r0, long rb, int cols, float[] x, int x0, int xs, float[] res) {
+      MemorySegment w,
+      long r0,
+      long cs,
+      long rs,
+      long t0,
+      long ts,
+      int cols,
+      float[] x,
+      int x0,
+      int xs,
+      float[] res) {
     FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
     FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
     FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
     FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
     int bound = F.loopBound(cols);
     for (int i = 0; i < bound; i += L) {
-      long o = r0 + 4L * i;
+      long o = r0 + cs * i;
       FloatVector v0 = FloatVector.fromArray(F, x, x0 + i);
       FloatVector v1 = FloatVector.fromArray(F, x, x0 + xs + i);
       FloatVector v2 = FloatVector.fromArray(F, x, x0 + 2 * xs + i);
@@ -193,17 +220,17 @@ final class RowKernels {
       a01 = w0.fma(v1, a01);
       a02 = w0.fma(v2, a02);
       a03 = w0.fma(v3, a03);
-      FloatVector w1 = f32(w, o + rb);
+      FloatVector w1 = f32(w, o + rs);
       a10 = w1.fma(v0, a10);
       a11 = w1.fma(v1, a11);
       a12 = w1.fma(v2, a12);
       a13 = w1.fma(v3, a13);
-      FloatVector w2 = f32(w, o + 2 * rb);
+      FloatVector w2 = f32(w, o + 2 * rs);
       a20 = w2.fma(v0, a20);
       a21 = w2.fma(v1, a21);
       a22 = w2.fma(v2, a22);
       a23 = w2.fma(v3, a23);
-      FloatVector w3 = f32(w, o + 3 * rb);
+      FloatVector w3 = f32(w, o + 3 * rs);
       a30 = w3.fma(v0, a30);
       a31 = w3.fma(v1, a31);
       a32 = w3.fma(v2, a32);
@@ -215,7 +242,7 @@ final class RowKernels {
         for (int u = 0; u < 4; u++) {
           float s = res[k * 4 + u];
           for (int i = bound; i < cols; i++) {
-            s += w.get(SafeTensors.F32, r0 + k * rb + 4L * i) * x[x0 + u * xs + i];
+            s += w.get(SafeTensors.F32, t0 + k * ts + 4L * (i - bound)) * x[x0 + u * xs + i];
           }
           res[k * 4 + u] = s;
         }
@@ -224,22 +251,31 @@ final class RowKernels {
   }
 
   private static void f32x1(
-      MemorySegment w, long r0, long rb, int cols, float[] x, int x0, float[] res) {
+      MemorySegment w,
+      long r0,
+      long cs,
+      long rs,
+      long t0,
+      long ts,
+      int cols,
+      float[] x,
+      int x0,
+      float[] res) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
     int bound = F.loopBound(cols);
     for (int i = 0; i < bound; i += L) {
-      long o = r0 + 4L * i;
+      long o = r0 + cs * i;
       FloatVector v = FloatVector.fromArray(F, x, x0 + i);
       a0 = f32(w, o).fma(v, a0);
-      a1 = f32(w, o + rb).fma(v, a1);
-      a2 = f32(w, o + 2 * rb).fma(v, a2);
-      a3 = f32(w, o + 3 * rb).fma(v, a3);
+      a1 = f32(w, o + rs).fma(v, a1);
+      a2 = f32(w, o + 2 * rs).fma(v, a2);
+      a3 = f32(w, o + 3 * rs).fma(v, a3);
     }
     reduce4(res, a0, a1, a2, a3);
     for (int k = 0; bound < cols && k < 4; k++) {
       float s = res[k * 4];
       for (int i = bound; i < cols; i++) {
-        s += w.get(SafeTensors.F32, r0 + k * rb + 4L * i) * x[x0 + i];
+        s += w.get(SafeTensors.F32, t0 + k * ts + 4L * (i - bound)) * x[x0 + i];
       }
       res[k * 4] = s;
     }

@@ -14,8 +14,17 @@ import java.lang.foreign.ValueLayout;
 record RowMatrix(Format format, int rows, int cols, MemorySegment data) implements Matrix {
   /** How the weights are stored. */
   enum Format {
-    /** Little-endian fp32. */
+    /**
+     * Little-endian fp32, in {@link #BF16}'s layout (rows interleaved by groups of 4 in chunks of L
+     * columns), repacked at load: GGUF F32 and every conversion to fp32. Offsets: {@link
+     * #tiledIndex}.
+     */
     F32,
+    /**
+     * Little-endian fp32 rows in column order, as a file stores them: the mapped token and position
+     * embeddings of a safetensors checkpoint, which are not copied.
+     */
+    F32_ROWS,
     /**
      * The top 16 bits of an fp32 (bfloat16), little-endian, rows interleaved by groups of 4 (the
      * kernels' tile) in chunks of one float vector's lanes L: for rows {@code 4g..4g+3}, columns
@@ -23,7 +32,7 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
      * last whole chunk follow, row by row; the last group may hold fewer rows. A one-row product
      * then reads the matrix as one sequential stream (a 768-column row alone is 24 cache lines, too
      * short a stream for the hardware prefetcher). Offsets: {@link #bf16Offset}; GGUF's BF16 rows
-     * are repacked by {@link #fromBf16}.
+     * are repacked by {@link #fromRows}.
      */
     BF16,
     /**
@@ -42,7 +51,7 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
     /** Bytes per row, scales included. */
     long rowBytes(int cols) {
       return switch (this) {
-        case F32 -> 4L * cols;
+        case F32, F32_ROWS -> 4L * cols;
         case BF16 -> 2L * cols;
         case Q8_0 -> cols + scaleStride(cols);
       };
@@ -82,8 +91,11 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
     return format.rowStride(cols);
   }
 
-  /** Byte offset of BF16 weight {@code (r, c)} in a {@code [rows, cols]} matrix. */
-  static long bf16Offset(int rows, int cols, int r, int c) {
+  /**
+   * Index of weight {@code (r, c)} of a {@code [rows, cols]} matrix in the 4-row interleaved layout
+   * of {@link Format#F32} and {@link Format#BF16}, in elements.
+   */
+  static long tiledIndex(int rows, int cols, int r, int c) {
     int l = RowKernels.L;
     int g = r & ~(RowKernels.TILE - 1);
     int n = Math.min(RowKernels.TILE, rows - g);
@@ -92,7 +104,12 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
         c < whole
             ? (long) (c / l) * l * n + (long) (r - g) * l + c % l
             : (long) whole * n + (long) (r - g) * (cols - whole) + (c - whole);
-    return 2L * ((long) g * cols + e);
+    return (long) g * cols + e;
+  }
+
+  /** Byte offset of BF16 weight {@code (r, c)} in a {@code [rows, cols]} matrix. */
+  static long bf16Offset(int rows, int cols, int r, int c) {
+    return 2L * tiledIndex(rows, cols, r, c);
   }
 
   /** Byte offset of Q8_0 quant {@code (r, c)} in a {@code [rows, cols]} matrix. */
@@ -161,7 +178,8 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
   float get(int r, int c) {
     long base = r * rowStride();
     return switch (format) {
-      case F32 -> data.get(SafeTensors.F32, base + 4L * c);
+      case F32 -> data.get(SafeTensors.F32, 4L * tiledIndex(rows, cols, r, c));
+      case F32_ROWS -> data.get(SafeTensors.F32, base + 4L * c);
       case BF16 ->
           Float.intBitsToFloat(
               (data.get(SafeTensors.U16, bf16Offset(rows, cols, r, c)) & 0xffff) << 16);
@@ -173,7 +191,7 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
 
   /** Row {@code r} as floats into {@code dst[off, off + cols)}: an embedding lookup. */
   void row(int r, float[] dst, int off) {
-    if (format == Format.F32) {
+    if (format == Format.F32_ROWS) {
       MemorySegment.copy(data, SafeTensors.F32, r * rowStride(), dst, off, cols);
       return;
     }
@@ -207,6 +225,11 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
         }
         switch (format) {
           case F32 -> {
+            for (int k = 0; k < n; k++) {
+              out.set(SafeTensors.F32, 4L * tiledIndex(rows, cols, r, c0 + k), block[k]);
+            }
+          }
+          case F32_ROWS -> {
             for (int k = 0; k < n; k++) {
               out.set(SafeTensors.F32, r * rb + 4L * (c0 + k), block[k]);
             }
@@ -268,24 +291,24 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
   }
 
   /**
-   * A {@code [rows, cols]} matrix of GGUF BF16 values (row-major, in column order), repacked into
-   * {@link Format#BF16}'s interleaved layout off the heap in {@code arena}: the same bits.
+   * A {@code [rows, cols]} matrix of GGUF F32 or BF16 values (row-major, in column order), repacked
+   * into {@code format}'s ({@link Format#F32} or {@link Format#BF16}) interleaved layout off the
+   * heap in {@code arena}: the same bits.
    */
-  static RowMatrix fromBf16(int rows, int cols, MemorySegment values, Arena arena) {
-    long rb = Format.BF16.rowStride(cols);
-    if (values.byteSize() != rows * rb) {
-      throw new IllegalArgumentException("BF16 values of " + rows + " x " + cols);
+  static RowMatrix fromRows(Format format, int rows, int cols, MemorySegment values, Arena arena) {
+    long size = format == Format.F32 ? 4 : format == Format.BF16 ? 2 : 0;
+    long rb = size * cols;
+    if (size == 0 || values.byteSize() != rows * rb) {
+      throw new IllegalArgumentException(format + " values of " + rows + " x " + cols);
     }
     MemorySegment out = arena.allocate(rows * rb, 64);
     for (int r = 0; r < rows; r++) {
       for (int c = 0; c < cols; c++) {
-        out.set(
-            SafeTensors.U16,
-            bf16Offset(rows, cols, r, c),
-            values.get(SafeTensors.U16, r * rb + 2L * c));
+        MemorySegment.copy(
+            values, r * rb + size * c, out, size * tiledIndex(rows, cols, r, c), size);
       }
     }
-    return new RowMatrix(Format.BF16, rows, cols, out);
+    return new RowMatrix(format, rows, cols, out);
   }
 
   /** Element {@code i} of a tensor of GGUF Q8_0 blocks. */

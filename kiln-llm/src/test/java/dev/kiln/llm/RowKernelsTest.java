@@ -56,7 +56,8 @@ class RowKernelsTest {
           // and the stored weight is the original to the format's precision
         }
       }
-      float tolerance = format == RowMatrix.Format.F32 ? 0 : 1f / 64;
+      float tolerance =
+          format == RowMatrix.Format.F32 || format == RowMatrix.Format.F32_ROWS ? 0 : 1f / 64;
       for (int j = 0; j < OUT; j++) {
         for (int i = 0; i < IN; i++) {
           assertThat(m.get(j, i)).isCloseTo(w[j * IN + i], within(tolerance));
@@ -79,7 +80,7 @@ class RowKernelsTest {
     // F32 and BF16 only (not whole Q8_0 blocks): whole vectors then single columns, and fewer
     // columns than one vector
     Stream<Arguments> ragged =
-        Stream.of(RowMatrix.Format.F32, RowMatrix.Format.BF16)
+        Stream.of(RowMatrix.Format.F32, RowMatrix.Format.F32_ROWS, RowMatrix.Format.BF16)
             .flatMap(f ->
                 Stream.of(new int[] {6, 3 * RowKernels.L + 5}, new int[] {5, RowKernels.L - 3})
                     .map(s -> Arguments.of(f, s[0], s[1])));
@@ -159,23 +160,34 @@ class RowKernelsTest {
         .isEqualTo(2L * (4L * cols + 4L * RowKernels.L + RowKernels.L + 2));
   }
 
-  @Test
-  void fromBf16_ggufRowsInColumnOrder_sameBitsAsConvert() {
+  @ParameterizedTest
+  @EnumSource(
+      value = RowMatrix.Format.class,
+      names = {"F32", "BF16"})
+  void fromRows_ggufRowsInColumnOrder_sameBitsAsConvert(RowMatrix.Format format) {
     int rows = 6;
     int cols = 2 * RowKernels.L + 3;
     SplittableRandom r = new SplittableRandom(5);
     float[] w = random(r, rows * cols);
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment values = arena.allocate(2L * rows * cols);
-      for (int i = 0; i < rows * cols; i++) {
-        values.set(SafeTensors.U16, 2L * i, RowMatrix.toBf16(w[i]));
+    if (format == RowMatrix.Format.BF16) {
+      for (int i = 0; i < w.length; i++) {
+        w[i] = Float.intBitsToFloat((RowMatrix.toBf16(w[i]) & 0xffff) << 16);
       }
-      RowMatrix m = RowMatrix.fromBf16(rows, cols, values, arena);
-      RowMatrix converted =
-          RowMatrix.convert(RowMatrix.Format.BF16, rows, cols, (i, j) -> w[i * cols + j], arena);
+    }
+    long size = format == RowMatrix.Format.F32 ? 4 : 2;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment values = arena.allocate(size * rows * cols);
       for (int i = 0; i < rows * cols; i++) {
-        float expected = Float.intBitsToFloat((values.get(SafeTensors.U16, 2L * i) & 0xffff) << 16);
-        assertThat(m.get(i / cols, i % cols)).isEqualTo(expected);
+        if (size == 4) {
+          values.set(SafeTensors.F32, 4L * i, w[i]);
+        } else {
+          values.set(SafeTensors.U16, 2L * i, RowMatrix.toBf16(w[i]));
+        }
+      }
+      RowMatrix m = RowMatrix.fromRows(format, rows, cols, values, arena);
+      RowMatrix converted = RowMatrix.convert(format, rows, cols, (i, j) -> w[i * cols + j], arena);
+      for (int i = 0; i < rows * cols; i++) {
+        assertThat(m.get(i / cols, i % cols)).isEqualTo(w[i]);
       }
       assertThat(m.data().asByteBuffer()).isEqualTo(converted.data().asByteBuffer());
     }
