@@ -8,13 +8,7 @@ set -euo pipefail
 B=$(cd "$1" && pwd); A=$(cd "$2" && pwd); M=$3; P=${4:-auto}; N=${5:-16}
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 JAVA=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
-DEPS=$(mktemp)
-(cd "$ROOT" && ./mvnw -B -q -pl kiln-core dependency:build-classpath \
-  -Dmdep.outputFile="$DEPS" >/dev/null)
-cp_of() {
-  local t=$1/kiln-llm/target
-  echo "$t/classes:$t/test-classes:$1/kiln-core/target/classes:$(cat "$DEPS")"
-}
+. "$ROOT/tools/bench/llm/classpath.sh"
 run() {
   echo "== build 0 = $1, build 1 = $2 (load $(cut -d' ' -f1 /proc/loadavg))"
   flock /tmp/kiln-cpu.lock "$JAVA" --add-modules=jdk.incubator.vector -Xmx2g \
@@ -23,4 +17,3 @@ run() {
 }
 run "$B" "$A"
 run "$A" "$B"
-rm -f "$DEPS"

@@ -9,11 +9,8 @@ M=$(cd "$1" && pwd); N=${2:-3}; shift 2 || shift $#
 FILES=${*:-model-q8_0.gguf model-f16.gguf}
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 JAVA=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
-DEPS=$(mktemp)
-(cd "$ROOT" && ./mvnw -B -q -pl kiln-core dependency:build-classpath \
-  -Dmdep.outputFile="$DEPS" >/dev/null)
-CP=$ROOT/kiln-llm/target/classes:$ROOT/kiln-llm/target/test-classes
-CP=$CP:$ROOT/kiln-core/target/classes:$(cat "$DEPS")
+. "$ROOT/tools/bench/llm/classpath.sh"
+CP=$(cp_of "$ROOT")
 load() { cut -d' ' -f1 /proc/loadavg; }
 exec 9>/tmp/kiln-cpu.lock
 flock 9
@@ -28,4 +25,3 @@ for r in $(seq "$N"); do
   done
 done
 echo "end $(date -u +%H:%M:%S) load $(load)"
-rm -f "$DEPS"

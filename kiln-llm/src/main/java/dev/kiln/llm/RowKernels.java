@@ -122,31 +122,26 @@ final class RowKernels {
     long r0 = j * rb;
     int cols = m.cols();
     switch (m.format()) {
-      case F32 -> {
-        // interleaved: chunk i / L of row k at r0 + 16 i + 4 L k; past the whole chunks each
-        // row's remaining columns in order
+      case F32, F32_ROWS, BF16 -> {
+        // the vector at column i of row k at r0 + cs i + k rs; past the last whole vector, row
+        // k's remaining columns in order from t0 + k ts (RowMatrix.tiledIndex for the interleaved
+        // layout, a plain row stride for F32_ROWS)
+        boolean bf16 = m.format() == RowMatrix.Format.BF16;
+        boolean rowMajor = m.format() == RowMatrix.Format.F32_ROWS;
+        long e = bf16 ? 2 : 4;
         int bound = F.loopBound(cols);
-        long t0 = r0 + 16L * bound;
-        long ts = 4L * (cols - bound);
-        if (us == 4) {
-          f32x4(w, r0, 16, 4L * L, t0, ts, cols, x, x0, xs, res);
+        long cs = rowMajor ? e : TILE * e;
+        long rs = rowMajor ? rb : e * L;
+        long t0 = r0 + cs * bound;
+        long ts = rowMajor ? rb : e * (cols - bound);
+        if (bf16 && us == 4) {
+          bf16x4(w, r0, cs, rs, t0, ts, cols, x, x0, xs, res);
+        } else if (bf16) {
+          bf16x1(w, r0, cs, rs, t0, ts, cols, x, x0, res);
+        } else if (us == 4) {
+          f32x4(w, r0, cs, rs, t0, ts, cols, x, x0, xs, res);
         } else {
-          f32x1(w, r0, 16, 4L * L, t0, ts, cols, x, x0, res);
-        }
-      }
-      case F32_ROWS -> {
-        int bound = F.loopBound(cols);
-        if (us == 4) {
-          f32x4(w, r0, 4, rb, r0 + 4L * bound, rb, cols, x, x0, xs, res);
-        } else {
-          f32x1(w, r0, 4, rb, r0 + 4L * bound, rb, cols, x, x0, res);
-        }
-      }
-      case BF16 -> {
-        if (us == 4) {
-          bf16x4(w, r0, cols, x, x0, xs, res);
-        } else {
-          bf16x1(w, r0, cols, x, x0, res);
+          f32x1(w, r0, cs, rs, t0, ts, cols, x, x0, res);
         }
       }
       case Q8_0 -> {
@@ -154,7 +149,7 @@ final class RowKernels {
         long s0 = m.scaleOffset(j);
         if (us == 4) {
           q8x2x4(w, r0, s0, cols, x, x0, xs, res, 0);
-          q8x2x4(w, r0 + 2 * 32, s0 + 2 * 4, cols, x, x0, xs, res, 8);
+          q8x2x4(w, r0 + 2 * Q8_ROW_QUANTS, s0 + 2 * Q8_ROW_SCALE, cols, x, x0, xs, res, 8);
         } else {
           q8x1(w, r0, s0, cols, x, x0, res);
         }
@@ -282,16 +277,24 @@ final class RowKernels {
   }
 
   private static void bf16x4(
-      MemorySegment w, long r0, int cols, float[] x, int x0, int xs, float[] res) {
+      MemorySegment w,
+      long r0,
+      long cs,
+      long rs,
+      long t0,
+      long ts,
+      int cols,
+      float[] x,
+      int x0,
+      int xs,
+      float[] res) {
     FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
     FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
     FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
     FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-    // the group's layout (RowMatrix.Format.BF16): chunk i / L of row k at r0 + 8 i + k rs
-    long rs = 2L * L;
     int bound = F.loopBound(cols);
     for (int i = 0; i < bound; i += L) {
-      long o = r0 + 8L * i;
+      long o = r0 + cs * i;
       FloatVector v0 = FloatVector.fromArray(F, x, x0 + i);
       FloatVector v1 = FloatVector.fromArray(F, x, x0 + xs + i);
       FloatVector v2 = FloatVector.fromArray(F, x, x0 + 2 * xs + i);
@@ -319,17 +322,25 @@ final class RowKernels {
     }
     reduce16(res, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33);
     if (bound < cols) {
-      scalarTail(w, r0, bound, cols, x, x0, xs, 4, res);
+      scalarTail(w, t0, ts, bound, cols, x, x0, xs, 4, res);
     }
   }
 
-  private static void bf16x1(MemorySegment w, long r0, int cols, float[] x, int x0, float[] res) {
+  private static void bf16x1(
+      MemorySegment w,
+      long r0,
+      long cs,
+      long rs,
+      long t0,
+      long ts,
+      int cols,
+      float[] x,
+      int x0,
+      float[] res) {
     FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-    // the group's layout (RowMatrix.Format.BF16): chunk i / L of row k at r0 + 8 i + k rs
-    long rs = 2L * L;
     int bound = F.loopBound(cols);
     for (int i = 0; i < bound; i += L) {
-      long o = r0 + 8L * i;
+      long o = r0 + cs * i;
       FloatVector v = FloatVector.fromArray(F, x, x0 + i);
       a0 = bf16(w, o).fma(v, a0);
       a1 = bf16(w, o + rs).fma(v, a1);
@@ -338,17 +349,18 @@ final class RowKernels {
     }
     reduce4(res, a0, a1, a2, a3);
     if (bound < cols) {
-      scalarTail(w, r0, bound, cols, x, x0, 0, 1, res);
+      scalarTail(w, t0, ts, bound, cols, x, x0, 0, 1, res);
     }
   }
 
   /**
-   * Adds the columns {@code [bound, cols)} of a bf16 tile (a whole group of 4 rows at r0), in the
+   * Adds the columns {@code [bound, cols)} of a bf16 tile (row k's from {@code t0 + k ts}), in the
    * same order in any tile.
    */
   private static void scalarTail(
       MemorySegment w,
-      long r0,
+      long t0,
+      long ts,
       int bound,
       int cols,
       float[] x,
@@ -360,8 +372,7 @@ final class RowKernels {
       for (int u = 0; u < us; u++) {
         float s = res[k * 4 + u];
         for (int i = bound; i < cols; i++) {
-          // past the group's whole chunks, each row's remaining columns in order
-          long at = r0 + 2L * (4L * bound + (long) k * (cols - bound) + (i - bound));
+          long at = t0 + k * ts + 2L * (i - bound);
           float wv = Float.intBitsToFloat((w.get(SafeTensors.U16, at) & 0xffff) << 16);
           s += wv * x[x0 + u * xs + i];
         }
@@ -378,8 +389,10 @@ final class RowKernels {
    * scale per block instead of one per vector. Both kernels sum each (row, activation) pair in that
    * same order, so a batched step equals a single-stream one.
    */
-  private static final int Q8_GROUP_QUANTS = 4 * 32;
-  private static final int Q8_GROUP_SCALES = 4 * 4;
+  private static final int Q8_ROW_QUANTS = 32; // one row's block, then the next row's
+  private static final int Q8_ROW_SCALE = 4;
+  private static final int Q8_GROUP_QUANTS = TILE * Q8_ROW_QUANTS;
+  private static final int Q8_GROUP_SCALES = TILE * Q8_ROW_SCALE;
 
   /**
    * res[off + k * 4 + u] for weight rows k < 2 of a group (block 0 quants at q0, q0 + 32, scales at
@@ -395,8 +408,8 @@ final class RowKernels {
       int xs,
       float[] res,
       int off) {
-    long q1 = q0 + 32;
-    long s1 = s0 + 4;
+    long q1 = q0 + Q8_ROW_QUANTS;
+    long s1 = s0 + Q8_ROW_SCALE;
     FloatVector zero = FloatVector.zero(F);
     FloatVector a00 = zero, a01 = zero, a02 = zero, a03 = zero;
     FloatVector a10 = zero, a11 = zero, a12 = zero, a13 = zero;
@@ -482,8 +495,8 @@ final class RowKernels {
 
   private static void q8x1(
       MemorySegment w, long q0, long s0, int cols, float[] x, int x0, float[] res) {
-    long qs = 32; // the next row's block
-    long ss = 4;
+    long qs = Q8_ROW_QUANTS;
+    long ss = Q8_ROW_SCALE;
     FloatVector zero = FloatVector.zero(F);
     FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
     // over the block index k, to which every offset (quants 128 k, scales 16 k) is linear: C2 then

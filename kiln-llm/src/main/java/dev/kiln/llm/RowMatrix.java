@@ -128,12 +128,7 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
 
   /** Byte offset of the Q8_0 scales of the group of rows from {@code r}, a multiple of 4. */
   long scaleOffset(int r) {
-    return scaleOffset(rows, cols, r);
-  }
-
-  /** Byte offset of the Q8_0 scales of the group from row {@code r} (a multiple of 4). */
-  static long scaleOffset(int rows, int cols, int r) {
-    return (long) rows * cols + r * scaleStride(cols);
+    return q8Scale(rows, cols, r, 0);
   }
 
   /** Bytes of one row's Q8_0 scales: one fp32 per 32 weights. */
@@ -176,10 +171,9 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
 
   /** Weight {@code (r, c)} as a float. */
   float get(int r, int c) {
-    long base = r * rowStride();
     return switch (format) {
       case F32 -> data.get(SafeTensors.F32, 4L * tiledIndex(rows, cols, r, c));
-      case F32_ROWS -> data.get(SafeTensors.F32, base + 4L * c);
+      case F32_ROWS -> data.get(SafeTensors.F32, r * rowStride() + 4L * c);
       case BF16 ->
           Float.intBitsToFloat(
               (data.get(SafeTensors.U16, bf16Offset(rows, cols, r, c)) & 0xffff) << 16);
@@ -302,10 +296,13 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
       throw new IllegalArgumentException(format + " values of " + rows + " x " + cols);
     }
     MemorySegment out = arena.allocate(rows * rb, 64);
+    // in runs that stay contiguous in both: a chunk of L columns, then the columns past the last
+    int l = RowKernels.L;
     for (int r = 0; r < rows; r++) {
-      for (int c = 0; c < cols; c++) {
+      for (int c = 0; c < cols; c += l) {
+        int n = c + l <= cols ? l : cols - c;
         MemorySegment.copy(
-            values, r * rb + size * c, out, size * tiledIndex(rows, cols, r, c), size);
+            values, r * rb + size * c, out, size * tiledIndex(rows, cols, r, c), size * n);
       }
     }
     return new RowMatrix(format, rows, cols, out);

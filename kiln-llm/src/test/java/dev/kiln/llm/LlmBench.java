@@ -3,7 +3,6 @@ package dev.kiln.llm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.SplittableRandom;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -35,11 +34,7 @@ final class LlmBench {
           m.engine().weights().describe(),
           m.engine().weights().bytesPerToken() / 1e6);
       Gpt2Engine e = m.engine();
-      SplittableRandom r = new SplittableRandom(1);
-      int[] prompt = new int[1024];
-      for (int i = 0; i < prompt.length; i++) {
-        prompt[i] = r.nextInt(50000);
-      }
+      int[] prompt = DecodeRound.randomPrompt(1024);
       for (int n : decodeOnly ? new int[0] : new int[] {128, 512, 1024}) {
         double[] ms = new double[n == 1024 ? 3 : 5];
         for (int k = 0; k < ms.length; k++) {
@@ -51,17 +46,10 @@ final class LlmBench {
         Arrays.sort(ms);
         System.out.printf("TTFT(%d) median %.1f ms, best %.1f ms%n", n, ms[ms.length / 2], ms[0]);
       }
-      int[] out = new int[decode];
+      DecodeRound d = new DecodeRound(e);
       double[] rounds = new double[decodeOnly ? 7 : 3];
       for (int round = 0; round < rounds.length; round++) {
-        e.reset();
-        float[] logits = e.forward(prompt, 0, 128);
-        long s = System.nanoTime();
-        for (int n = 0; n < decode; n++) {
-          out[n] = Sampler.argmax(logits);
-          logits = e.forward(out, n, 1);
-        }
-        double tps = decode / ((System.nanoTime() - s) / 1e9);
+        double tps = d.round(decode);
         rounds[round] = tps;
         System.out.printf("decode round %d: %.1f tok/s%n", round, tps);
       }

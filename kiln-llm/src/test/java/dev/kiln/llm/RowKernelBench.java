@@ -48,7 +48,7 @@ final class RowKernelBench {
         rates[round] = n * (double) m.bytes() / (now - start);
         sink += y[0];
       }
-      Arrays.sort(rates, 0, rates.length);
+      Arrays.sort(rates);
       System.out.printf(
           "%s %d x %d (%.2f MB): median %.2f GB/s, best %.2f GB/s (%s)%n",
           f,
