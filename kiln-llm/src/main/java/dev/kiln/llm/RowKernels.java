@@ -147,11 +147,21 @@ final class RowKernels {
       case Q8_0 -> {
         // j is a multiple of 4: r0 and s0 are where the group of rows j..j+3 starts
         long s0 = m.scaleOffset(j);
-        if (us == 4) {
+        if (us == 4 && L == 16) {
           q8x2x4(w, r0, s0, cols, x, x0, xs, res, 0);
           q8x2x4(w, r0 + 2 * Q8_ROW_QUANTS, s0 + 2 * Q8_ROW_SCALE, cols, x, x0, xs, res, 8);
-        } else {
+        } else if (us == 4) {
+          // one weight row at a time: two rows' 22 live vectors spill from AVX2's 16 registers
+          for (int k = 0; k < TILE; k++) {
+            q8x1x4(w, r0 + k * Q8_ROW_QUANTS, s0 + k * Q8_ROW_SCALE, cols, x, x0, xs, res, 4 * k);
+          }
+        } else if (L == 16) {
           q8x1(w, r0, s0, cols, x, x0, res);
+        } else {
+          // two calls of two rows each: one of four rows, written out for 8 lanes, is past C2's
+          // inlining budget (the last loads became calls returning boxed vectors)
+          q8x2(w, r0, s0, cols, x, x0, res, 0);
+          q8x2(w, r0 + 2 * Q8_ROW_QUANTS, s0 + 2 * Q8_ROW_SCALE, cols, x, x0, res, 8);
         }
       }
     }
@@ -493,6 +503,77 @@ final class RowKernels {
     res[off + 7] = sum(a13);
   }
 
+  /**
+   * res[off + u] for one weight row (block 0 quants at q0, scale at s0) and activation rows u < 4,
+   * summed in q8x2x4's order.
+   */
+  private static void q8x1x4(
+      MemorySegment w,
+      long q0,
+      long s0,
+      int cols,
+      float[] x,
+      int x0,
+      int xs,
+      float[] res,
+      int off) {
+    FloatVector zero = FloatVector.zero(F);
+    FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    for (int k = 0; k < cols / 32; k++) {
+      int c = 32 * k;
+      long q = (long) Q8_GROUP_QUANTS * k;
+      FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero;
+      if (L == 8) {
+        // written out, as in q8x1
+        int i;
+        FloatVector w0;
+        i = x0 + c;
+        w0 = i8(w, q0 + q);
+        p0 = w0.fma(FloatVector.fromArray(F, x, i), p0);
+        p1 = w0.fma(FloatVector.fromArray(F, x, i + xs), p1);
+        p2 = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), p2);
+        p3 = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), p3);
+        i = x0 + c + 8;
+        w0 = i8(w, q0 + q + 8);
+        p0 = w0.fma(FloatVector.fromArray(F, x, i), p0);
+        p1 = w0.fma(FloatVector.fromArray(F, x, i + xs), p1);
+        p2 = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), p2);
+        p3 = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), p3);
+        i = x0 + c + 16;
+        w0 = i8(w, q0 + q + 16);
+        p0 = w0.fma(FloatVector.fromArray(F, x, i), p0);
+        p1 = w0.fma(FloatVector.fromArray(F, x, i + xs), p1);
+        p2 = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), p2);
+        p3 = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), p3);
+        i = x0 + c + 24;
+        w0 = i8(w, q0 + q + 24);
+        p0 = w0.fma(FloatVector.fromArray(F, x, i), p0);
+        p1 = w0.fma(FloatVector.fromArray(F, x, i + xs), p1);
+        p2 = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), p2);
+        p3 = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), p3);
+      } else {
+        for (int e = 0; e < 32; e += L) {
+          int i = x0 + c + e;
+          FloatVector w0 = i8(w, q0 + q + e);
+          p0 = w0.fma(FloatVector.fromArray(F, x, i), p0);
+          p1 = w0.fma(FloatVector.fromArray(F, x, i + xs), p1);
+          p2 = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), p2);
+          p3 = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), p3);
+        }
+      }
+      FloatVector d =
+          FloatVector.broadcast(F, w.get(SafeTensors.F32, s0 + (long) Q8_GROUP_SCALES * k));
+      a0 = p0.fma(d, a0);
+      a1 = p1.fma(d, a1);
+      a2 = p2.fma(d, a2);
+      a3 = p3.fma(d, a3);
+    }
+    res[off] = sum(a0);
+    res[off + 1] = sum(a1);
+    res[off + 2] = sum(a2);
+    res[off + 3] = sum(a3);
+  }
+
   private static void q8x1(
       MemorySegment w, long q0, long s0, int cols, float[] x, int x0, float[] res) {
     long qs = Q8_ROW_QUANTS;
@@ -503,36 +584,20 @@ final class RowKernels {
     // removes the bounds checks of the scale loads too (c / 8 hid them from it)
     for (int k = 0; k < cols / 32; k++) {
       int c = 32 * k;
-      FloatVector p0, p1, p2, p3;
-      if (L == 16) {
-        // The block's two vectors written out: an inner loop here keeps C2 from removing the
-        // bounds checks of the outer one (range checks are eliminated in innermost loops only),
-        // which then spilled and re-checked every address per block. Same order as the loop.
-        long q = q0 + (long) Q8_GROUP_QUANTS * k;
-        FloatVector v = FloatVector.fromArray(F, x, x0 + c);
-        p0 = i8(w, q).fma(v, zero);
-        p1 = i8(w, q + qs).fma(v, zero);
-        p2 = i8(w, q + 2 * qs).fma(v, zero);
-        p3 = i8(w, q + 3 * qs).fma(v, zero);
-        v = FloatVector.fromArray(F, x, x0 + c + 16);
-        p0 = i8(w, q + 16).fma(v, p0);
-        p1 = i8(w, q + qs + 16).fma(v, p1);
-        p2 = i8(w, q + 2 * qs + 16).fma(v, p2);
-        p3 = i8(w, q + 3 * qs + 16).fma(v, p3);
-      } else {
-        p0 = zero;
-        p1 = zero;
-        p2 = zero;
-        p3 = zero;
-        for (int e = 0; e < 32; e += L) {
-          long q = q0 + (long) Q8_GROUP_QUANTS * k + e;
-          FloatVector v = FloatVector.fromArray(F, x, x0 + c + e);
-          p0 = i8(w, q).fma(v, p0);
-          p1 = i8(w, q + qs).fma(v, p1);
-          p2 = i8(w, q + 2 * qs).fma(v, p2);
-          p3 = i8(w, q + 3 * qs).fma(v, p3);
-        }
-      }
+      // The block's two 16-lane vectors written out: an inner loop here keeps C2 from removing the
+      // bounds checks of the outer one (range checks are eliminated in innermost loops only),
+      // which then spilled and re-checked every address per block. Same order as the loop.
+      long q = q0 + (long) Q8_GROUP_QUANTS * k;
+      FloatVector v = FloatVector.fromArray(F, x, x0 + c);
+      FloatVector p0 = i8(w, q).fma(v, zero);
+      FloatVector p1 = i8(w, q + qs).fma(v, zero);
+      FloatVector p2 = i8(w, q + 2 * qs).fma(v, zero);
+      FloatVector p3 = i8(w, q + 3 * qs).fma(v, zero);
+      v = FloatVector.fromArray(F, x, x0 + c + 16);
+      p0 = i8(w, q + 16).fma(v, p0);
+      p1 = i8(w, q + qs + 16).fma(v, p1);
+      p2 = i8(w, q + 2 * qs + 16).fma(v, p2);
+      p3 = i8(w, q + 3 * qs + 16).fma(v, p3);
       long s = s0 + (long) Q8_GROUP_SCALES * k;
       a0 = p0.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s)), a0);
       a1 = p1.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s + ss)), a1);
@@ -540,6 +605,49 @@ final class RowKernels {
       a3 = p3.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s + 3 * ss)), a3);
     }
     reduce4(res, a0, a1, a2, a3);
+  }
+
+  /**
+   * res[off] and res[off + 4]: weight rows 0 and 1 of a group (block quants at q0 and q0 + 32,
+   * scales at s0 and s0 + 4), summed in q8x1's order.
+   */
+  private static void q8x2(
+      MemorySegment w, long q0, long s0, int cols, float[] x, int x0, float[] res, int off) {
+    long qs = Q8_ROW_QUANTS;
+    FloatVector zero = FloatVector.zero(F);
+    FloatVector a0 = zero, a1 = zero;
+    for (int k = 0; k < cols / 32; k++) {
+      int c = 32 * k;
+      long q = q0 + (long) Q8_GROUP_QUANTS * k;
+      FloatVector p0 = zero, p1 = zero;
+      if (L == 8) {
+        // written out, as in q8x1
+        FloatVector v;
+        v = FloatVector.fromArray(F, x, x0 + c);
+        p0 = i8(w, q).fma(v, p0);
+        p1 = i8(w, q + qs).fma(v, p1);
+        v = FloatVector.fromArray(F, x, x0 + c + 8);
+        p0 = i8(w, q + 8).fma(v, p0);
+        p1 = i8(w, q + qs + 8).fma(v, p1);
+        v = FloatVector.fromArray(F, x, x0 + c + 16);
+        p0 = i8(w, q + 16).fma(v, p0);
+        p1 = i8(w, q + qs + 16).fma(v, p1);
+        v = FloatVector.fromArray(F, x, x0 + c + 24);
+        p0 = i8(w, q + 24).fma(v, p0);
+        p1 = i8(w, q + qs + 24).fma(v, p1);
+      } else {
+        for (int e = 0; e < 32; e += L) {
+          FloatVector v = FloatVector.fromArray(F, x, x0 + c + e);
+          p0 = i8(w, q + e).fma(v, p0);
+          p1 = i8(w, q + qs + e).fma(v, p1);
+        }
+      }
+      long s = s0 + (long) Q8_GROUP_SCALES * k;
+      a0 = p0.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s)), a0);
+      a1 = p1.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s + Q8_ROW_SCALE)), a1);
+    }
+    res[off] = sum(a0);
+    res[off + 4] = sum(a1);
   }
 
   /** The sum of v's lanes. */
