@@ -134,7 +134,15 @@ final class RowKernels {
         long rs = rowMajor ? rb : e * L;
         long t0 = r0 + cs * bound;
         long ts = rowMajor ? rb : e * (cols - bound);
-        if (bf16 && us == 4) {
+        if (us == 4 && L != 16) {
+          pairx4(bf16, w, r0, cs, rs, cols, x, x0, xs, res, 0);
+          pairx4(bf16, w, r0 + 2 * rs, cs, rs, cols, x, x0, xs, res, 8);
+          if (bound < cols && bf16) {
+            scalarTail(w, t0, ts, bound, cols, x, x0, xs, 4, res);
+          } else if (bound < cols) {
+            f32Tail(w, t0, ts, bound, cols, x, x0, xs, 4, res);
+          }
+        } else if (bf16 && us == 4) {
           bf16x4(w, r0, cs, rs, t0, ts, cols, x, x0, xs, res);
         } else if (bf16) {
           bf16x1(w, r0, cs, rs, t0, ts, cols, x, x0, res);
@@ -243,15 +251,7 @@ final class RowKernels {
     }
     reduce16(res, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33);
     if (bound < cols) {
-      for (int k = 0; k < 4; k++) {
-        for (int u = 0; u < 4; u++) {
-          float s = res[k * 4 + u];
-          for (int i = bound; i < cols; i++) {
-            s += w.get(SafeTensors.F32, t0 + k * ts + 4L * (i - bound)) * x[x0 + u * xs + i];
-          }
-          res[k * 4 + u] = s;
-        }
-      }
+      f32Tail(w, t0, ts, bound, cols, x, x0, xs, 4, res);
     }
   }
 
@@ -277,12 +277,8 @@ final class RowKernels {
       a3 = f32(w, o + 3 * rs).fma(v, a3);
     }
     reduce4(res, a0, a1, a2, a3);
-    for (int k = 0; bound < cols && k < 4; k++) {
-      float s = res[k * 4];
-      for (int i = bound; i < cols; i++) {
-        s += w.get(SafeTensors.F32, t0 + k * ts + 4L * (i - bound)) * x[x0 + i];
-      }
-      res[k * 4] = s;
+    if (bound < cols) {
+      f32Tail(w, t0, ts, bound, cols, x, x0, 0, 1, res);
     }
   }
 
@@ -334,6 +330,80 @@ final class RowKernels {
     if (bound < cols) {
       scalarTail(w, t0, ts, bound, cols, x, x0, xs, 4, res);
     }
+  }
+
+  /**
+   * Adds the columns {@code [bound, cols)} of an F32 tile (row k's from {@code t0 + k ts}), in the
+   * same order in any tile.
+   */
+  private static void f32Tail(
+      MemorySegment w,
+      long t0,
+      long ts,
+      int bound,
+      int cols,
+      float[] x,
+      int x0,
+      int xs,
+      int us,
+      float[] res) {
+    for (int k = 0; k < 4; k++) {
+      for (int u = 0; u < us; u++) {
+        float s = res[k * 4 + u];
+        for (int i = bound; i < cols; i++) {
+          s += w.get(SafeTensors.F32, t0 + k * ts + 4L * (i - bound)) * x[x0 + u * xs + i];
+        }
+        res[k * 4 + u] = s;
+      }
+    }
+  }
+
+  /**
+   * The whole vectors of weight rows k < 2 (F32 or BF16, the vector at column i of row k at {@code
+   * r0 + cs i + k rs}) and activation rows u < 4 into res[off + k * 4 + u], in {@link #f32x4}'s
+   * order: its 16 accumulators and 5 operands spill from AVX2's 16 vector registers, 8 of them do
+   * not.
+   */
+  private static void pairx4(
+      boolean bf16,
+      MemorySegment w,
+      long r0,
+      long cs,
+      long rs,
+      int cols,
+      float[] x,
+      int x0,
+      int xs,
+      float[] res,
+      int off) {
+    FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+    FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    int bound = F.loopBound(cols);
+    for (int i = 0; i < bound; i += L) {
+      long o = r0 + cs * i;
+      FloatVector v0 = FloatVector.fromArray(F, x, x0 + i);
+      FloatVector v1 = FloatVector.fromArray(F, x, x0 + xs + i);
+      FloatVector v2 = FloatVector.fromArray(F, x, x0 + 2 * xs + i);
+      FloatVector v3 = FloatVector.fromArray(F, x, x0 + 3 * xs + i);
+      FloatVector w0 = bf16 ? bf16(w, o) : f32(w, o);
+      a00 = w0.fma(v0, a00);
+      a01 = w0.fma(v1, a01);
+      a02 = w0.fma(v2, a02);
+      a03 = w0.fma(v3, a03);
+      FloatVector w1 = bf16 ? bf16(w, o + rs) : f32(w, o + rs);
+      a10 = w1.fma(v0, a10);
+      a11 = w1.fma(v1, a11);
+      a12 = w1.fma(v2, a12);
+      a13 = w1.fma(v3, a13);
+    }
+    res[off] = sum(a00);
+    res[off + 1] = sum(a01);
+    res[off + 2] = sum(a02);
+    res[off + 3] = sum(a03);
+    res[off + 4] = sum(a10);
+    res[off + 5] = sum(a11);
+    res[off + 6] = sum(a12);
+    res[off + 7] = sum(a13);
   }
 
   private static void bf16x1(
