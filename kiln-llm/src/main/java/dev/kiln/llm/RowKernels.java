@@ -53,8 +53,36 @@ final class RowKernels {
     for (int t0 = 0; t0 < rows; t0 += T_BLOCK) {
       int t1 = Math.min(rows, t0 + T_BLOCK);
       int j = from;
+      // Q8_0 on 8 lanes, two or more x4 tiles: each group's quants widened once into a float
+      // panel in the scratch (exact), then read by every tile (the same sums in the same order)
+      boolean panel =
+          L == 8
+              && m.format() == RowMatrix.Format.Q8_0
+              && t1 - t0 >= 8
+              && res.length >= PANEL_AT + TILE * in;
       for (; j + TILE <= to; j += TILE) {
         int t = t0;
+        if (panel) {
+          widen(m, j, res);
+          long s0 = m.scaleOffset(j);
+          for (; t + 4 <= t1; t += 4) {
+            for (int k = 0; k < TILE; k++) {
+              panelx4(
+                  m.data(),
+                  res,
+                  PANEL_AT + k * in,
+                  s0 + k * Q8_ROW_SCALE,
+                  in,
+                  x,
+                  t * in,
+                  res,
+                  4 * k);
+            }
+            for (int u = 0; u < 4; u++) {
+              store(out, (t + u) * n + j, res, u, bias, j, accumulate);
+            }
+          }
+        }
         for (; t + 4 <= t1; t += 4) {
           tile(m, j, x, t * in, in, 4, res);
           for (int u = 0; u < 4; u++) {
@@ -637,6 +665,94 @@ final class RowKernels {
       a1 = p1.fma(d, a1);
       a2 = p2.fma(d, a2);
       a3 = p3.fma(d, a3);
+    }
+    res[off] = sum(a0);
+    res[off + 1] = sum(a1);
+    res[off + 2] = sum(a2);
+    res[off + 3] = sum(a3);
+  }
+
+  /** Where a Q8_0 float panel starts in a worker's scratch (after the 16 floats of a tile). */
+  static final int PANEL_AT = 16;
+
+  /** The quants of rows j..j+3 of a Q8_0 matrix as floats: row k's at res[PANEL_AT + k cols]. */
+  private static void widen(RowMatrix m, int j, float[] res) {
+    MemorySegment w = m.data();
+    int cols = m.cols();
+    long q0 = j * m.rowStride();
+    for (int k = 0; k < cols / 32; k++) {
+      for (int r = 0; r < TILE; r++) {
+        for (int e = 0; e < 32; e += L) {
+          i8(w, q0 + (long) Q8_GROUP_QUANTS * k + r * Q8_ROW_QUANTS + e)
+              .intoArray(res, PANEL_AT + r * cols + 32 * k + e);
+        }
+      }
+    }
+  }
+
+  /**
+   * {@link #q8x1x4} on a row widened by {@link #widen} (its floats at pf[p0..], its scales at s0 in
+   * the matrix): the same products in the same order, so the same bits.
+   */
+  private static void panelx4(
+      MemorySegment w,
+      float[] pf,
+      int p0,
+      long s0,
+      int cols,
+      float[] x,
+      int x0,
+      float[] res,
+      int off) {
+    int xs = cols;
+    FloatVector zero = FloatVector.zero(F);
+    FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+    for (int k = 0; k < cols / 32; k++) {
+      int c = 32 * k;
+      FloatVector a0p = zero, a1p = zero, a2p = zero, a3p = zero;
+      if (L == 8) {
+        int i;
+        FloatVector w0;
+        i = x0 + c;
+        w0 = FloatVector.fromArray(F, pf, p0 + c);
+        a0p = w0.fma(FloatVector.fromArray(F, x, i), a0p);
+        a1p = w0.fma(FloatVector.fromArray(F, x, i + xs), a1p);
+        a2p = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), a2p);
+        a3p = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), a3p);
+        i = x0 + c + 8;
+        w0 = FloatVector.fromArray(F, pf, p0 + c + 8);
+        a0p = w0.fma(FloatVector.fromArray(F, x, i), a0p);
+        a1p = w0.fma(FloatVector.fromArray(F, x, i + xs), a1p);
+        a2p = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), a2p);
+        a3p = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), a3p);
+        i = x0 + c + 16;
+        w0 = FloatVector.fromArray(F, pf, p0 + c + 16);
+        a0p = w0.fma(FloatVector.fromArray(F, x, i), a0p);
+        a1p = w0.fma(FloatVector.fromArray(F, x, i + xs), a1p);
+        a2p = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), a2p);
+        a3p = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), a3p);
+        i = x0 + c + 24;
+        w0 = FloatVector.fromArray(F, pf, p0 + c + 24);
+        a0p = w0.fma(FloatVector.fromArray(F, x, i), a0p);
+        a1p = w0.fma(FloatVector.fromArray(F, x, i + xs), a1p);
+        a2p = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), a2p);
+        a3p = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), a3p);
+      } else {
+        for (int e = 0; e < 32; e += L) {
+          int i = x0 + c + e;
+          FloatVector w0 = FloatVector.fromArray(F, pf, p0 + c + e);
+          a0p = w0.fma(FloatVector.fromArray(F, x, i), a0p);
+          a1p = w0.fma(FloatVector.fromArray(F, x, i + xs), a1p);
+          a2p = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), a2p);
+          a3p = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), a3p);
+        }
+      }
+      FloatVector d =
+          FloatVector.broadcast(F, w.get(SafeTensors.F32, s0 + (long) Q8_GROUP_SCALES * k));
+      a0 = a0p.fma(d, a0);
+      a1 = a1p.fma(d, a1);
+      a2 = a2p.fma(d, a2);
+      a3 = a3p.fma(d, a3);
     }
     res[off] = sum(a0);
     res[off + 1] = sum(a1);

@@ -12,6 +12,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -106,6 +107,32 @@ class RowKernelsTest {
         assertThat(y[j])
             .as("row %d", j)
             .isCloseTo((float) s, within(1e-4f * (float) Math.sqrt(in)));
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource({"12, 96", "5, 64", "8, 3072"})
+  void multiplyQ8_batchOfTenWithAWorkersScratch_eachRowEqualsItAlone(int out, int in) {
+    // A worker's scratch (room for 4 rows as floats) and two 4-row tiles in a block: the path that
+    // widens each Q8_0 group once for all tiles (on 8 lanes), against each row alone.
+    SplittableRandom r = new SplittableRandom(in * 1000 + out);
+    float[] w = random(r, out * in);
+    float[] x = random(r, 10 * in);
+    float[] bias = random(r, out);
+    float[] scratch = new float[RowKernels.PANEL_AT + RowKernels.TILE * in];
+    try (Arena arena = Arena.ofConfined()) {
+      RowMatrix m =
+          RowMatrix.convert(RowMatrix.Format.Q8_0, out, in, (i, j) -> w[i * in + j], arena);
+      float[] all = new float[10 * out];
+      m.multiply(all, x, 10, bias, false, 0, out, scratch);
+      for (int t = 0; t < 10; t++) {
+        float[] one = new float[out];
+        float[] xt = Arrays.copyOfRange(x, t * in, (t + 1) * in);
+        m.multiply(one, xt, 1, bias, false, 0, out, new float[16]);
+        assertThat(one)
+            .as("row %d", t)
+            .containsExactly(Arrays.copyOfRange(all, t * out, (t + 1) * out), within(1e-5f));
       }
     }
   }
