@@ -53,10 +53,10 @@ final class RowKernels {
     for (int t0 = 0; t0 < rows; t0 += T_BLOCK) {
       int t1 = Math.min(rows, t0 + T_BLOCK);
       int j = from;
-      // Q8_0 on 8 lanes, two or more x4 tiles: each group's quants widened once into a float
+      // Q8_0 below 16 lanes, two or more x4 tiles: each group's quants widened once into a float
       // panel in the scratch (exact), then read by every tile (the same sums in the same order)
       boolean panel =
-          L == 8
+          L != 16
               && m.format() == RowMatrix.Format.Q8_0
               && t1 - t0 >= 8
               && res.length >= PANEL_AT + TILE * in;
@@ -66,18 +66,7 @@ final class RowKernels {
           widen(m, j, res);
           long s0 = m.scaleOffset(j);
           for (; t + 4 <= t1; t += 4) {
-            for (int k = 0; k < TILE; k++) {
-              panelx4(
-                  m.data(),
-                  res,
-                  PANEL_AT + k * in,
-                  s0 + k * Q8_ROW_SCALE,
-                  in,
-                  x,
-                  t * in,
-                  res,
-                  4 * k);
-            }
+            panelTile(m.data(), s0, in, x, t * in, res);
             for (int u = 0; u < 4; u++) {
               store(out, (t + u) * n + j, res, u, bias, j, accumulate);
             }
@@ -183,14 +172,14 @@ final class RowKernels {
       case Q8_0 -> {
         // j is a multiple of 4: r0 and s0 are where the group of rows j..j+3 starts
         long s0 = m.scaleOffset(j);
-        if (us == 4 && L == 16) {
+        if (us == 4 && L != 16 && res.length >= PANEL_AT + TILE * cols) {
+          // two weight rows' 22 live vectors spill from AVX2's 16 registers: one row at a time,
+          // from the group widened to floats
+          widen(m, j, res);
+          panelTile(w, s0, cols, x, x0, res);
+        } else if (us == 4) {
           q8x2x4(w, r0, s0, cols, x, x0, xs, res, 0);
           q8x2x4(w, r0 + 2 * Q8_ROW_QUANTS, s0 + 2 * Q8_ROW_SCALE, cols, x, x0, xs, res, 8);
-        } else if (us == 4) {
-          // one weight row at a time: two rows' 22 live vectors spill from AVX2's 16 registers
-          for (int k = 0; k < TILE; k++) {
-            q8x1x4(w, r0 + k * Q8_ROW_QUANTS, s0 + k * Q8_ROW_SCALE, cols, x, x0, xs, res, 4 * k);
-          }
         } else if (L == 16) {
           q8x1(w, r0, s0, cols, x, x0, res);
         } else {
@@ -601,77 +590,6 @@ final class RowKernels {
     res[off + 7] = sum(a13);
   }
 
-  /**
-   * res[off + u] for one weight row (block 0 quants at q0, scale at s0) and activation rows u < 4,
-   * summed in q8x2x4's order.
-   */
-  private static void q8x1x4(
-      MemorySegment w,
-      long q0,
-      long s0,
-      int cols,
-      float[] x,
-      int x0,
-      int xs,
-      float[] res,
-      int off) {
-    FloatVector zero = FloatVector.zero(F);
-    FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-    for (int k = 0; k < cols / 32; k++) {
-      int c = 32 * k;
-      long q = (long) Q8_GROUP_QUANTS * k;
-      FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero;
-      if (L == 8) {
-        // written out, as in q8x1
-        int i;
-        FloatVector w0;
-        i = x0 + c;
-        w0 = i8(w, q0 + q);
-        p0 = w0.fma(FloatVector.fromArray(F, x, i), p0);
-        p1 = w0.fma(FloatVector.fromArray(F, x, i + xs), p1);
-        p2 = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), p2);
-        p3 = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), p3);
-        i = x0 + c + 8;
-        w0 = i8(w, q0 + q + 8);
-        p0 = w0.fma(FloatVector.fromArray(F, x, i), p0);
-        p1 = w0.fma(FloatVector.fromArray(F, x, i + xs), p1);
-        p2 = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), p2);
-        p3 = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), p3);
-        i = x0 + c + 16;
-        w0 = i8(w, q0 + q + 16);
-        p0 = w0.fma(FloatVector.fromArray(F, x, i), p0);
-        p1 = w0.fma(FloatVector.fromArray(F, x, i + xs), p1);
-        p2 = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), p2);
-        p3 = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), p3);
-        i = x0 + c + 24;
-        w0 = i8(w, q0 + q + 24);
-        p0 = w0.fma(FloatVector.fromArray(F, x, i), p0);
-        p1 = w0.fma(FloatVector.fromArray(F, x, i + xs), p1);
-        p2 = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), p2);
-        p3 = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), p3);
-      } else {
-        for (int e = 0; e < 32; e += L) {
-          int i = x0 + c + e;
-          FloatVector w0 = i8(w, q0 + q + e);
-          p0 = w0.fma(FloatVector.fromArray(F, x, i), p0);
-          p1 = w0.fma(FloatVector.fromArray(F, x, i + xs), p1);
-          p2 = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), p2);
-          p3 = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), p3);
-        }
-      }
-      FloatVector d =
-          FloatVector.broadcast(F, w.get(SafeTensors.F32, s0 + (long) Q8_GROUP_SCALES * k));
-      a0 = p0.fma(d, a0);
-      a1 = p1.fma(d, a1);
-      a2 = p2.fma(d, a2);
-      a3 = p3.fma(d, a3);
-    }
-    res[off] = sum(a0);
-    res[off + 1] = sum(a1);
-    res[off + 2] = sum(a2);
-    res[off + 3] = sum(a3);
-  }
-
   /** Where a Q8_0 float panel starts in a worker's scratch (after the 16 floats of a tile). */
   static final int PANEL_AT = 16;
 
@@ -691,8 +609,19 @@ final class RowKernels {
   }
 
   /**
-   * {@link #q8x1x4} on a row widened by {@link #widen} (its floats at pf[p0..], its scales at s0 in
-   * the matrix): the same products in the same order, so the same bits.
+   * res[k * 4 + u] for the rows k < 4 of a group widened by {@link #widen} (scales from s0) and
+   * activation rows u < 4 at x0 + u cols.
+   */
+  private static void panelTile(
+      MemorySegment w, long s0, int cols, float[] x, int x0, float[] res) {
+    for (int k = 0; k < TILE; k++) {
+      panelx4(w, res, PANEL_AT + k * cols, s0 + k * Q8_ROW_SCALE, cols, x, x0, res, 4 * k);
+    }
+  }
+
+  /**
+   * One widened row (its floats at pf[p0..], its scales at s0 in the matrix) times activation rows
+   * u < 4 into res[off + u]: per 32-block the sums of {@link #q8x2x4}, in its order.
    */
   private static void panelx4(
       MemorySegment w,
