@@ -640,6 +640,7 @@ final class RowKernels {
       int c = 32 * k;
       FloatVector a0p = zero, a1p = zero, a2p = zero, a3p = zero;
       if (L == 8) {
+        // written out, as in q8x1 (the loop form runs at 22 GFLOP/s instead of 38 at 16 rows)
         int i;
         FloatVector w0;
         i = x0 + c;
