@@ -102,12 +102,9 @@ final class Gpt2Engine {
     hidden = new float[r * 4 * d];
     scores = new float[workers.count()][p];
     // a one-row Conv1D product keeps its column sums here: the widest matrix is 4d wide, and at
-    // least a worker's share of it (all of it with one worker); several rows of a Q8_0 matrix
-    // widen 4 of its rows (at most 4d wide) to floats there
-    scratch =
-        new float[workers.count()]
-            [Math.max(
-                Math.max(Kernels.PANEL, 4 * d), RowKernels.PANEL_AT + RowKernels.TILE * 4 * d)];
+    // least a worker's share of it (all of it with one worker); the x4 tiles of a Q8_0 matrix
+    // widen 4 of its rows to floats here (which covers the 4d as well)
+    scratch = new float[workers.count()][Math.max(Kernels.PANEL, RowKernels.scratchFloats(4 * d))];
     positionRow = new float[d];
     rowCache = new KvCache[r];
     rowPosition = new int[r];

@@ -53,27 +53,20 @@ final class RowKernels {
     for (int t0 = 0; t0 < rows; t0 += T_BLOCK) {
       int t1 = Math.min(rows, t0 + T_BLOCK);
       int j = from;
-      // Q8_0 below 16 lanes, two or more x4 tiles: each group's quants widened once into a float
-      // panel in the scratch (exact), then read by every tile (the same sums in the same order)
-      boolean panel =
-          L != 16
-              && m.format() == RowMatrix.Format.Q8_0
-              && t1 - t0 >= 8
-              && res.length >= PANEL_AT + TILE * in;
+      // Q8_0 below 16 lanes, with x4 tiles: each group's quants widened once into a float panel in
+      // the scratch (exact), then read by every tile (the same sums in the same order)
+      boolean panel = t1 - t0 >= 4 && widens(m, res);
       for (; j + TILE <= to; j += TILE) {
         int t = t0;
         if (panel) {
           widen(m, j, res);
-          long s0 = m.scaleOffset(j);
-          for (; t + 4 <= t1; t += 4) {
-            panelTile(m.data(), s0, in, x, t * in, res);
-            for (int u = 0; u < 4; u++) {
-              store(out, (t + u) * n + j, res, u, bias, j, accumulate);
-            }
-          }
         }
         for (; t + 4 <= t1; t += 4) {
-          tile(m, j, x, t * in, in, 4, res);
+          if (panel) {
+            panelTile(m.data(), m.scaleOffset(j), in, x, t * in, res);
+          } else {
+            tile(m, j, x, t * in, in, 4, res);
+          }
           for (int u = 0; u < 4; u++) {
             store(out, (t + u) * n + j, res, u, bias, j, accumulate);
           }
@@ -172,7 +165,7 @@ final class RowKernels {
       case Q8_0 -> {
         // j is a multiple of 4: r0 and s0 are where the group of rows j..j+3 starts
         long s0 = m.scaleOffset(j);
-        if (us == 4 && L != 16 && res.length >= PANEL_AT + TILE * cols) {
+        if (us == 4 && widens(m, res)) {
           // two weight rows' 22 live vectors spill from AVX2's 16 registers: one row at a time,
           // from the group widened to floats
           widen(m, j, res);
@@ -591,7 +584,20 @@ final class RowKernels {
   }
 
   /** Where a Q8_0 float panel starts in a worker's scratch (after the 16 floats of a tile). */
-  static final int PANEL_AT = 16;
+  private static final int PANEL_AT = 16;
+
+  /**
+   * Floats of a worker's scratch in which the x4 tiles of a Q8_0 matrix up to {@code cols} wide
+   * widen their group to floats (a smaller one, at least 16, takes the 16-lane kernel).
+   */
+  static int scratchFloats(int cols) {
+    return PANEL_AT + TILE * cols;
+  }
+
+  /** Whether m's x4 tiles go through {@link #widen} with this scratch. */
+  private static boolean widens(RowMatrix m, float[] res) {
+    return L != 16 && m.format() == RowMatrix.Format.Q8_0 && res.length >= scratchFloats(m.cols());
+  }
 
   /** The quants of rows j..j+3 of a Q8_0 matrix as floats: row k's at res[PANEL_AT + k cols]. */
   private static void widen(RowMatrix m, int j, float[] res) {

@@ -120,7 +120,7 @@ class RowKernelsTest {
     float[] w = random(r, out * in);
     float[] x = random(r, 10 * in);
     float[] bias = random(r, out);
-    float[] scratch = new float[RowKernels.PANEL_AT + RowKernels.TILE * in];
+    float[] scratch = new float[RowKernels.scratchFloats(in)];
     try (Arena arena = Arena.ofConfined()) {
       RowMatrix m =
           RowMatrix.convert(RowMatrix.Format.Q8_0, out, in, (i, j) -> w[i * in + j], arena);
