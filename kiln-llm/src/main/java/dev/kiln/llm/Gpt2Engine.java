@@ -101,10 +101,11 @@ final class Gpt2Engine {
     att = new float[r * d];
     hidden = new float[r * 4 * d];
     scores = new float[workers.count()][p];
-    // a one-row Conv1D product keeps its column sums here: the widest matrix is 4d wide, and at
-    // least a worker's share of it (all of it with one worker); the x4 tiles of a Q8_0 matrix
-    // widen 4 of its rows to floats here (which covers the 4d as well)
-    scratch = new float[workers.count()][Math.max(Kernels.PANEL, RowKernels.scratchFloats(4 * d))];
+    // a one-row Conv1D product keeps its column sums here (the widest matrix is 4d wide, and at
+    // least a worker's share of it: all of it with one worker); the RowMatrix kernels their
+    // widened panels and the head's chains
+    scratch =
+        new float[workers.count()][Math.max(Math.max(Kernels.PANEL, 4 * d), RowKernels.SCRATCH)];
     positionRow = new float[d];
     rowCache = new KvCache[r];
     rowPosition = new int[r];
@@ -356,8 +357,8 @@ final class Gpt2Engine {
         logits,
         stepLogits,
         xn,
-        Workers.from(n, 64, index, count),
-        Workers.to(n, 64, index, count),
+        Workers.from(n, w.tokenEmbedding.grain(), index, count),
+        Workers.to(n, w.tokenEmbedding.grain(), index, count),
         scratch[index]);
   }
 }

@@ -2,6 +2,7 @@ package dev.kiln.llm;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -11,14 +12,24 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Dot-product kernels over {@link RowMatrix} weights (F32, BF16, Q8_0) with fp32 activations and
- * fp32 accumulation. The unit of work is a tile of 4 weight rows by 4 activation rows: 16 vector
- * accumulators, each weight vector is loaded (and widened: bf16 by a 16-bit shift, Q8_0 by an
- * int8-to-float conversion times its block's scale) once for 4 activation rows, each activation
- * vector once for 4 weight rows. A decode step (one activation row) uses 4 x 1 tiles, which stream
- * the weights once. Every output element is one accumulator summed in the same order in any tile,
- * so results do not depend on the batch. Activation rows are taken in blocks of {@value #T_BLOCK},
- * which stay in L2 while the weights stream past.
+ * Products over {@link RowMatrix} weights with fp32 activations and fp32 accumulation.
+ *
+ * <p>F32, BF16 and Q8_0 are stored in {@linkplain RowMatrix#P column panels} of P = 4L rows, so a
+ * kernel computes a panel's P output features as 4 vector accumulators and broadcasts one
+ * activation per column, as a GEMM microkernel does. Every output element is one chain: its start
+ * (bias, plus the old value when accumulating), then per column in order a fused multiply-add (F32,
+ * BF16); for Q8_0, per 32-column block, the chain of the block's products from zero, added times
+ * the block's scale. There are no lane sums to reduce, and the chain is the same whether one
+ * activation row runs ({@link #x1} kernels, a decode step, streaming the panel from memory) or a
+ * tile of 4 ({@link #floatTile}, {@link #q8Tile}: prefill and batched steps, 16 accumulators, each
+ * weight vector loaded once for 4 rows, each activation broadcast once for 4 vectors), so results
+ * do not depend on the batch, bit for bit. With 4 or more activation rows the panel's columns are
+ * taken {@value #KB} at a time and widened to floats once into the worker's scratch (16 KB with 16
+ * lanes, in L1), where every tile of the step reads them.
+ *
+ * <p>{@link RowMatrix.Format#F32_ROWS} (the mapped safetensors embeddings, used as the tied head)
+ * keeps the file's row-major layout: tiles of 4 weight rows dotted with 4 activation rows, the
+ * lanes reduced at the end.
  */
 final class RowKernels {
   static final VectorSpecies<Float> F = Kernels.SPECIES;
@@ -28,17 +39,434 @@ final class RowKernels {
       VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
   static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
   static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+
+  /** Weight rows of an F32_ROWS tile. */
   static final int TILE = 4;
+
   static final int T_BLOCK = 64;
+  static final int P = RowMatrix.P;
+
+  /** Columns of a panel widened to floats at a time (a multiple of Q8_0's 32). */
+  static final int KB = 64;
+
+  /** Activation rows of the head taken at once: their chains are kept in the scratch. */
+  static final int HEAD_ROWS = 16;
+
+  private static final int PANEL_AT = HEAD_ROWS * P;
+
+  /** Floats of a worker's scratch: the head's chains, then a widened panel block. */
+  static final int SCRATCH = PANEL_AT + KB * P;
+
   private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
   private RowKernels() {}
 
   /**
-   * Columns {@code [from, to)} of {@code out[t] = W x[t] + bias (+ out[t])}, t < rows; {@code res}
-   * is the caller's scratch of 16 floats (one per worker, so nothing is allocated per call).
+   * Columns {@code [from, to)} of {@code out[t] = W x[t] + bias (+ out[t])}, t < rows; {@code from}
+   * a multiple of {@link RowMatrix#grain}, {@code s} the worker's scratch of {@link #SCRATCH}
+   * floats (nothing is allocated per call).
    */
   static void multiply(
+      RowMatrix m,
+      float[] out,
+      float[] x,
+      int rows,
+      float[] bias,
+      boolean accumulate,
+      int from,
+      int to,
+      float[] s) {
+    if (m.format() == RowMatrix.Format.F32_ROWS) {
+      rowsMultiply(m, out, x, rows, bias, accumulate, from, to, s);
+      return;
+    }
+    if (from % P != 0) {
+      throw new IllegalArgumentException("columns from " + from + ", not a panel's first");
+    }
+    int n = m.rows();
+    int cols = m.cols();
+    for (int j = from; j < to; j += P) {
+      int valid = Math.min(P, to - j);
+      if (valid == P) {
+        for (int t = 0; t < rows; t++) {
+          start(out, t * n + j, bias, j, accumulate);
+        }
+        product(m, j / P, x, 0, rows, out, j, n, s);
+      } else {
+        // the last panel's padding rows have no room in out: their chains in the scratch
+        for (int t = 0; t < rows; t++) {
+          int o = t * n + j;
+          for (int l = 0; l < P; l++) {
+            float v = l < valid && bias != null ? bias[j + l] : 0f;
+            s[l] = l < valid && accumulate ? out[o + l] + v : v;
+          }
+          product(m, j / P, x, t * cols, 1, s, 0, P, s);
+          System.arraycopy(s, 0, out, o, valid);
+        }
+      }
+    }
+  }
+
+  /** Starts the chains of {@code out[o, o + P)}: bias (or zero), plus the old value. */
+  private static void start(float[] out, int o, float[] bias, int j, boolean accumulate) {
+    for (int k = 0; k < P; k += L) {
+      FloatVector b = bias == null ? FloatVector.zero(F) : FloatVector.fromArray(F, bias, j + k);
+      if (accumulate) {
+        b = FloatVector.fromArray(F, out, o + k).add(b);
+      }
+      b.intoArray(out, o + k);
+    }
+  }
+
+  /**
+   * Adds panel g's products to the chains of activation rows t < rows (row t's activations at
+   * {@code x0 + t cols}, its P chains at {@code acc[a0 + t as, + P)}).
+   */
+  private static void product(
+      RowMatrix m, int g, float[] x, int x0, int rows, float[] acc, int a0, int as, float[] s) {
+    int cols = m.cols();
+    MemorySegment w = m.data();
+    long base = g * m.panelBytes();
+    RowMatrix.Format f = m.format();
+    if (rows < 4) {
+      for (int t = 0; t < rows; t++) {
+        x1(f, w, base, x, x0 + t * cols, 0, cols, acc, a0 + t * as);
+      }
+      return;
+    }
+    for (int c0 = 0; c0 < cols; c0 += KB) {
+      int c1 = Math.min(cols, c0 + KB);
+      widen(f, w, base, c0, c1, s);
+      int t = 0;
+      for (; t + 4 <= rows; t += 4) {
+        if (f == RowMatrix.Format.Q8_0) {
+          q8Tile(w, base, s, x, x0 + t * cols, cols, c0, c1, acc, a0 + t * as, as);
+        } else {
+          floatTile(s, x, x0 + t * cols, cols, c0, c1, acc, a0 + t * as, as);
+        }
+      }
+      for (; t < rows; t++) {
+        x1(f, w, base, x, x0 + t * cols, c0, c1, acc, a0 + t * as);
+      }
+    }
+  }
+
+  /**
+   * Rows {@code [from, to)} of {@code out[b] = W x_b} for {@code batch} vectors {@code x_b = x[b *
+   * cols, (b + 1) * cols)}: the tied output head of a step, each weight panel read once for all.
+   */
+  static void head(RowMatrix m, float[][] out, int batch, float[] x, int from, int to, float[] s) {
+    if (m.format() == RowMatrix.Format.F32_ROWS) {
+      rowsHead(m, out, batch, x, from, to, s);
+      return;
+    }
+    int d = m.cols();
+    for (int j = from; j < to; j += P) {
+      int valid = Math.min(P, to - j);
+      for (int b0 = 0; b0 < batch; b0 += HEAD_ROWS) {
+        int nb = Math.min(HEAD_ROWS, batch - b0);
+        Arrays.fill(s, 0, nb * P, 0f);
+        product(m, j / P, x, b0 * d, nb, s, 0, P, s);
+        for (int u = 0; u < nb; u++) {
+          System.arraycopy(s, u * P, out[b0 + u], j, valid);
+        }
+      }
+    }
+  }
+
+  /**
+   * One activation row (at x0) times columns {@code [c0, c1)} of the panel at base into acc[a..].
+   */
+  private static void x1(
+      RowMatrix.Format f,
+      MemorySegment w,
+      long base,
+      float[] x,
+      int x0,
+      int c0,
+      int c1,
+      float[] acc,
+      int a) {
+    switch (f) {
+      case F32 -> f32x1(w, base, x, x0, c0, c1, acc, a);
+      case BF16 -> bf16x1(w, base, x, x0, c0, c1, acc, a);
+      case Q8_0 -> q8x1(w, base, x, x0, c0, c1, acc, a);
+      case F32_ROWS -> throw new AssertionError(f);
+    }
+  }
+
+  private static FloatVector f32(MemorySegment w, long off) {
+    return FloatVector.fromMemorySegment(F, w, off, LE);
+  }
+
+  private static FloatVector bf16(MemorySegment w, long off) {
+    return ((IntVector)
+            ShortVector.fromMemorySegment(S, w, off, LE).convertShape(VectorOperators.S2I, I, 0))
+        .lanewise(VectorOperators.LSHL, 16)
+        .reinterpretAsFloats();
+  }
+
+  /** {@code L} int8 quants at {@code off} as floats. */
+  private static FloatVector i8(MemorySegment w, long off) {
+    return (FloatVector)
+        ByteVector.fromMemorySegment(B, w, off, LE).convertShape(VectorOperators.B2F, F, 0);
+  }
+
+  private static void f32x1(
+      MemorySegment w, long base, float[] x, int x0, int c0, int c1, float[] acc, int a) {
+    FloatVector a0 = FloatVector.fromArray(F, acc, a);
+    FloatVector a1 = FloatVector.fromArray(F, acc, a + L);
+    FloatVector a2 = FloatVector.fromArray(F, acc, a + 2 * L);
+    FloatVector a3 = FloatVector.fromArray(F, acc, a + 3 * L);
+    for (int c = c0; c < c1; c++) {
+      long o = base + 4L * P * c;
+      FloatVector v = FloatVector.broadcast(F, x[x0 + c]);
+      a0 = f32(w, o).fma(v, a0);
+      a1 = f32(w, o + 4L * L).fma(v, a1);
+      a2 = f32(w, o + 8L * L).fma(v, a2);
+      a3 = f32(w, o + 12L * L).fma(v, a3);
+    }
+    a0.intoArray(acc, a);
+    a1.intoArray(acc, a + L);
+    a2.intoArray(acc, a + 2 * L);
+    a3.intoArray(acc, a + 3 * L);
+  }
+
+  private static void bf16x1(
+      MemorySegment w, long base, float[] x, int x0, int c0, int c1, float[] acc, int a) {
+    FloatVector a0 = FloatVector.fromArray(F, acc, a);
+    FloatVector a1 = FloatVector.fromArray(F, acc, a + L);
+    FloatVector a2 = FloatVector.fromArray(F, acc, a + 2 * L);
+    FloatVector a3 = FloatVector.fromArray(F, acc, a + 3 * L);
+    for (int c = c0; c < c1; c++) {
+      long o = base + 2L * P * c;
+      FloatVector v = FloatVector.broadcast(F, x[x0 + c]);
+      a0 = bf16(w, o).fma(v, a0);
+      a1 = bf16(w, o + 2L * L).fma(v, a1);
+      a2 = bf16(w, o + 4L * L).fma(v, a2);
+      a3 = bf16(w, o + 6L * L).fma(v, a3);
+    }
+    a0.intoArray(acc, a);
+    a1.intoArray(acc, a + L);
+    a2.intoArray(acc, a + 2 * L);
+    a3.intoArray(acc, a + 3 * L);
+  }
+
+  /**
+   * Q8_0: columns c0..c1 are whole 32-blocks (block k's quants at base + k B, column e's at + e P).
+   */
+  private static void q8x1(
+      MemorySegment w, long base, float[] x, int x0, int c0, int c1, float[] acc, int a) {
+    FloatVector zero = FloatVector.zero(F);
+    FloatVector a0 = FloatVector.fromArray(F, acc, a);
+    FloatVector a1 = FloatVector.fromArray(F, acc, a + L);
+    FloatVector a2 = FloatVector.fromArray(F, acc, a + 2 * L);
+    FloatVector a3 = FloatVector.fromArray(F, acc, a + 3 * L);
+    for (int k = c0 / 32; k < c1 / 32; k++) {
+      long blk = base + k * RowMatrix.Q8_PANEL_BLOCK;
+      int c = x0 + 32 * k;
+      FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero;
+      for (int e = 0; e < 32; e++) {
+        long q = blk + (long) P * e;
+        FloatVector v = FloatVector.broadcast(F, x[c + e]);
+        p0 = i8(w, q).fma(v, p0);
+        p1 = i8(w, q + L).fma(v, p1);
+        p2 = i8(w, q + 2 * L).fma(v, p2);
+        p3 = i8(w, q + 3 * L).fma(v, p3);
+      }
+      long d = blk + 32L * P;
+      a0 = p0.fma(f32(w, d), a0);
+      a1 = p1.fma(f32(w, d + 4L * L), a1);
+      a2 = p2.fma(f32(w, d + 8L * L), a2);
+      a3 = p3.fma(f32(w, d + 12L * L), a3);
+    }
+    a0.intoArray(acc, a);
+    a1.intoArray(acc, a + L);
+    a2.intoArray(acc, a + 2 * L);
+    a3.intoArray(acc, a + 3 * L);
+  }
+
+  /** Columns {@code [c0, c1)} of the panel at base as floats (unscaled quants for Q8_0) in s. */
+  private static void widen(
+      RowMatrix.Format f, MemorySegment w, long base, int c0, int c1, float[] s) {
+    switch (f) {
+      case F32 ->
+          MemorySegment.copy(w, SafeTensors.F32, base + 4L * P * c0, s, PANEL_AT, (c1 - c0) * P);
+      case BF16 -> {
+        for (int c = c0; c < c1; c++) {
+          long o = base + 2L * P * c;
+          int p = PANEL_AT + (c - c0) * P;
+          for (int v = 0; v < P; v += L) {
+            bf16(w, o + 2L * v).intoArray(s, p + v);
+          }
+        }
+      }
+      case Q8_0 -> {
+        for (int c = c0; c < c1; c++) {
+          long q = base + c / 32 * RowMatrix.Q8_PANEL_BLOCK + (long) (c % 32) * P;
+          int p = PANEL_AT + (c - c0) * P;
+          for (int v = 0; v < P; v += L) {
+            i8(w, q + v).intoArray(s, p + v);
+          }
+        }
+      }
+      case F32_ROWS -> throw new AssertionError(f);
+    }
+  }
+
+  /**
+   * Activation rows u < 4 (at {@code x0 + u xs}) times the widened columns {@code [c0, c1)} in s,
+   * added to the chains at {@code acc[a + u as, + P)}: 16 accumulators, per column 4 weight vectors
+   * and 4 broadcasts.
+   */
+  private static void floatTile(
+      float[] s, float[] x, int x0, int xs, int c0, int c1, float[] acc, int a, int as) {
+    int o0 = a;
+    int o1 = o0 + as;
+    int o2 = o1 + as;
+    int o3 = o2 + as;
+    FloatVector a00 = FloatVector.fromArray(F, acc, o0);
+    FloatVector a01 = FloatVector.fromArray(F, acc, o0 + L);
+    FloatVector a02 = FloatVector.fromArray(F, acc, o0 + 2 * L);
+    FloatVector a03 = FloatVector.fromArray(F, acc, o0 + 3 * L);
+    FloatVector a10 = FloatVector.fromArray(F, acc, o1);
+    FloatVector a11 = FloatVector.fromArray(F, acc, o1 + L);
+    FloatVector a12 = FloatVector.fromArray(F, acc, o1 + 2 * L);
+    FloatVector a13 = FloatVector.fromArray(F, acc, o1 + 3 * L);
+    FloatVector a20 = FloatVector.fromArray(F, acc, o2);
+    FloatVector a21 = FloatVector.fromArray(F, acc, o2 + L);
+    FloatVector a22 = FloatVector.fromArray(F, acc, o2 + 2 * L);
+    FloatVector a23 = FloatVector.fromArray(F, acc, o2 + 3 * L);
+    FloatVector a30 = FloatVector.fromArray(F, acc, o3);
+    FloatVector a31 = FloatVector.fromArray(F, acc, o3 + L);
+    FloatVector a32 = FloatVector.fromArray(F, acc, o3 + 2 * L);
+    FloatVector a33 = FloatVector.fromArray(F, acc, o3 + 3 * L);
+    for (int i = c0, p = PANEL_AT; i < c1; i++, p += P) {
+      FloatVector w0 = FloatVector.fromArray(F, s, p);
+      FloatVector w1 = FloatVector.fromArray(F, s, p + L);
+      FloatVector w2 = FloatVector.fromArray(F, s, p + 2 * L);
+      FloatVector w3 = FloatVector.fromArray(F, s, p + 3 * L);
+      FloatVector v0 = FloatVector.broadcast(F, x[x0 + i]);
+      a00 = w0.fma(v0, a00);
+      a01 = w1.fma(v0, a01);
+      a02 = w2.fma(v0, a02);
+      a03 = w3.fma(v0, a03);
+      FloatVector v1 = FloatVector.broadcast(F, x[x0 + xs + i]);
+      a10 = w0.fma(v1, a10);
+      a11 = w1.fma(v1, a11);
+      a12 = w2.fma(v1, a12);
+      a13 = w3.fma(v1, a13);
+      FloatVector v2 = FloatVector.broadcast(F, x[x0 + 2 * xs + i]);
+      a20 = w0.fma(v2, a20);
+      a21 = w1.fma(v2, a21);
+      a22 = w2.fma(v2, a22);
+      a23 = w3.fma(v2, a23);
+      FloatVector v3 = FloatVector.broadcast(F, x[x0 + 3 * xs + i]);
+      a30 = w0.fma(v3, a30);
+      a31 = w1.fma(v3, a31);
+      a32 = w2.fma(v3, a32);
+      a33 = w3.fma(v3, a33);
+    }
+    a00.intoArray(acc, o0);
+    a01.intoArray(acc, o0 + L);
+    a02.intoArray(acc, o0 + 2 * L);
+    a03.intoArray(acc, o0 + 3 * L);
+    a10.intoArray(acc, o1);
+    a11.intoArray(acc, o1 + L);
+    a12.intoArray(acc, o1 + 2 * L);
+    a13.intoArray(acc, o1 + 3 * L);
+    a20.intoArray(acc, o2);
+    a21.intoArray(acc, o2 + L);
+    a22.intoArray(acc, o2 + 2 * L);
+    a23.intoArray(acc, o2 + 3 * L);
+    a30.intoArray(acc, o3);
+    a31.intoArray(acc, o3 + L);
+    a32.intoArray(acc, o3 + 2 * L);
+    a33.intoArray(acc, o3 + 3 * L);
+  }
+
+  /**
+   * {@link #floatTile} for Q8_0: per 32-block of the widened columns {@code [c0, c1)}, the 16 block
+   * sums from zero, then each added times its row's scale (from the panel at base) to its chain in
+   * acc, as {@link #q8x1} does.
+   */
+  private static void q8Tile(
+      MemorySegment w,
+      long base,
+      float[] s,
+      float[] x,
+      int x0,
+      int xs,
+      int c0,
+      int c1,
+      float[] acc,
+      int a,
+      int as) {
+    FloatVector zero = FloatVector.zero(F);
+    for (int k = c0 / 32; k < c1 / 32; k++) {
+      FloatVector a00 = zero, a01 = zero, a02 = zero, a03 = zero;
+      FloatVector a10 = zero, a11 = zero, a12 = zero, a13 = zero;
+      FloatVector a20 = zero, a21 = zero, a22 = zero, a23 = zero;
+      FloatVector a30 = zero, a31 = zero, a32 = zero, a33 = zero;
+      int p = PANEL_AT + (32 * k - c0) * P;
+      for (int i = 32 * k; i < 32 * k + 32; i++, p += P) {
+        FloatVector w0 = FloatVector.fromArray(F, s, p);
+        FloatVector w1 = FloatVector.fromArray(F, s, p + L);
+        FloatVector w2 = FloatVector.fromArray(F, s, p + 2 * L);
+        FloatVector w3 = FloatVector.fromArray(F, s, p + 3 * L);
+        FloatVector v0 = FloatVector.broadcast(F, x[x0 + i]);
+        a00 = w0.fma(v0, a00);
+        a01 = w1.fma(v0, a01);
+        a02 = w2.fma(v0, a02);
+        a03 = w3.fma(v0, a03);
+        FloatVector v1 = FloatVector.broadcast(F, x[x0 + xs + i]);
+        a10 = w0.fma(v1, a10);
+        a11 = w1.fma(v1, a11);
+        a12 = w2.fma(v1, a12);
+        a13 = w3.fma(v1, a13);
+        FloatVector v2 = FloatVector.broadcast(F, x[x0 + 2 * xs + i]);
+        a20 = w0.fma(v2, a20);
+        a21 = w1.fma(v2, a21);
+        a22 = w2.fma(v2, a22);
+        a23 = w3.fma(v2, a23);
+        FloatVector v3 = FloatVector.broadcast(F, x[x0 + 3 * xs + i]);
+        a30 = w0.fma(v3, a30);
+        a31 = w1.fma(v3, a31);
+        a32 = w2.fma(v3, a32);
+        a33 = w3.fma(v3, a33);
+      }
+      // written out: a helper taking the sums as arguments was not inlined, and boxed them
+      long d = base + k * RowMatrix.Q8_PANEL_BLOCK + 32L * P;
+      FloatVector d0 = f32(w, d);
+      FloatVector d1 = f32(w, d + 4L * L);
+      FloatVector d2 = f32(w, d + 8L * L);
+      FloatVector d3 = f32(w, d + 12L * L);
+      int o = a;
+      a00.fma(d0, FloatVector.fromArray(F, acc, o)).intoArray(acc, o);
+      a01.fma(d1, FloatVector.fromArray(F, acc, o + L)).intoArray(acc, o + L);
+      a02.fma(d2, FloatVector.fromArray(F, acc, o + 2 * L)).intoArray(acc, o + 2 * L);
+      a03.fma(d3, FloatVector.fromArray(F, acc, o + 3 * L)).intoArray(acc, o + 3 * L);
+      o += as;
+      a10.fma(d0, FloatVector.fromArray(F, acc, o)).intoArray(acc, o);
+      a11.fma(d1, FloatVector.fromArray(F, acc, o + L)).intoArray(acc, o + L);
+      a12.fma(d2, FloatVector.fromArray(F, acc, o + 2 * L)).intoArray(acc, o + 2 * L);
+      a13.fma(d3, FloatVector.fromArray(F, acc, o + 3 * L)).intoArray(acc, o + 3 * L);
+      o += as;
+      a20.fma(d0, FloatVector.fromArray(F, acc, o)).intoArray(acc, o);
+      a21.fma(d1, FloatVector.fromArray(F, acc, o + L)).intoArray(acc, o + L);
+      a22.fma(d2, FloatVector.fromArray(F, acc, o + 2 * L)).intoArray(acc, o + 2 * L);
+      a23.fma(d3, FloatVector.fromArray(F, acc, o + 3 * L)).intoArray(acc, o + 3 * L);
+      o += as;
+      a30.fma(d0, FloatVector.fromArray(F, acc, o)).intoArray(acc, o);
+      a31.fma(d1, FloatVector.fromArray(F, acc, o + L)).intoArray(acc, o + L);
+      a32.fma(d2, FloatVector.fromArray(F, acc, o + 2 * L)).intoArray(acc, o + 2 * L);
+      a33.fma(d3, FloatVector.fromArray(F, acc, o + 3 * L)).intoArray(acc, o + 3 * L);
+    }
+  }
+
+  // ---- F32_ROWS: the file's row-major layout, dot products of 4 weight rows by 4 activations
+
+  private static void rowsMultiply(
       RowMatrix m,
       float[] out,
       float[] x,
@@ -53,20 +481,10 @@ final class RowKernels {
     for (int t0 = 0; t0 < rows; t0 += T_BLOCK) {
       int t1 = Math.min(rows, t0 + T_BLOCK);
       int j = from;
-      // Q8_0 below 16 lanes, with x4 tiles: each group's quants widened once into a float panel in
-      // the scratch (exact), then read by every tile (the same sums in the same order)
-      boolean panel = t1 - t0 >= 4 && widens(m, res);
       for (; j + TILE <= to; j += TILE) {
         int t = t0;
-        if (panel) {
-          widen(m, j, res);
-        }
         for (; t + 4 <= t1; t += 4) {
-          if (panel) {
-            panelTile(m.data(), m.scaleOffset(j), in, x, t * in, res);
-          } else {
-            tile(m, j, x, t * in, in, 4, res);
-          }
+          tile(m, j, x, t * in, in, 4, res);
           for (int u = 0; u < 4; u++) {
             store(out, (t + u) * n + j, res, u, bias, j, accumulate);
           }
@@ -93,11 +511,7 @@ final class RowKernels {
     }
   }
 
-  /**
-   * Rows {@code [from, to)} of {@code out[b] = W x_b} for {@code batch} vectors {@code x_b = x[b *
-   * cols, (b + 1) * cols)}: the tied output head of a step, each weight tile read once for all.
-   */
-  static void head(
+  private static void rowsHead(
       RowMatrix m, float[][] out, int batch, float[] x, int from, int to, float[] res) {
     int d = m.cols();
     int j = from;
@@ -127,65 +541,29 @@ final class RowKernels {
 
   /** res[k * 4 + u] = W_{j+k} . x_u for k < 4 and u < us (1 or 4); x_u at x0 + u * xs. */
   static void tile(RowMatrix m, int j, float[] x, int x0, int xs, int us, float[] res) {
+    // the vector at column i of row k at r0 + 4 i + k rs; past the last whole vector, row k's
+    // remaining columns from t0 + k rs
     MemorySegment w = m.data();
-    long rb = m.rowStride();
-    long r0 = j * rb;
+    long rs = m.rowStride();
+    long r0 = j * rs;
     int cols = m.cols();
-    switch (m.format()) {
-      case F32, F32_ROWS, BF16 -> {
-        // the vector at column i of row k at r0 + cs i + k rs; past the last whole vector, row
-        // k's remaining columns in order from t0 + k ts (RowMatrix.tiledIndex for the interleaved
-        // layout, a plain row stride for F32_ROWS)
-        boolean bf16 = m.format() == RowMatrix.Format.BF16;
-        boolean rowMajor = m.format() == RowMatrix.Format.F32_ROWS;
-        long e = bf16 ? 2 : 4;
-        int bound = F.loopBound(cols);
-        long cs = rowMajor ? e : TILE * e;
-        long rs = rowMajor ? rb : e * L;
-        long t0 = r0 + cs * bound;
-        long ts = rowMajor ? rb : e * (cols - bound);
-        if (us == 4 && L != 16) {
-          pairx4(bf16, w, r0, cs, rs, cols, x, x0, xs, res, 0);
-          pairx4(bf16, w, r0 + 2 * rs, cs, rs, cols, x, x0, xs, res, 8);
-          if (bound < cols && bf16) {
-            scalarTail(w, t0, ts, bound, cols, x, x0, xs, 4, res);
-          } else if (bound < cols) {
-            f32Tail(w, t0, ts, bound, cols, x, x0, xs, 4, res);
-          }
-        } else if (bf16 && us == 4) {
-          bf16x4(w, r0, cs, rs, t0, ts, cols, x, x0, xs, res);
-        } else if (bf16) {
-          bf16x1(w, r0, cs, rs, t0, ts, cols, x, x0, res);
-        } else if (us == 4) {
-          f32x4(w, r0, cs, rs, t0, ts, cols, x, x0, xs, res);
-        } else {
-          f32x1(w, r0, cs, rs, t0, ts, cols, x, x0, res);
-        }
+    int bound = F.loopBound(cols);
+    long cs = 4;
+    long t0 = r0 + cs * bound;
+    if (us == 4 && L != 16) {
+      pairx4(w, r0, cs, rs, cols, x, x0, xs, res, 0);
+      pairx4(w, r0 + 2 * rs, cs, rs, cols, x, x0, xs, res, 8);
+      if (bound < cols) {
+        f32Tail(w, t0, rs, bound, cols, x, x0, xs, 4, res);
       }
-      case Q8_0 -> {
-        // j is a multiple of 4: r0 and s0 are where the group of rows j..j+3 starts
-        long s0 = m.scaleOffset(j);
-        if (us == 4 && widens(m, res)) {
-          // two weight rows' 22 live vectors spill from AVX2's 16 registers: one row at a time,
-          // from the group widened to floats
-          widen(m, j, res);
-          panelTile(w, s0, cols, x, x0, res);
-        } else if (us == 4) {
-          q8x2x4(w, r0, s0, cols, x, x0, xs, res, 0);
-          q8x2x4(w, r0 + 2 * Q8_ROW_QUANTS, s0 + 2 * Q8_ROW_SCALE, cols, x, x0, xs, res, 8);
-        } else if (L == 16) {
-          q8x1(w, r0, s0, cols, x, x0, res);
-        } else {
-          // two calls of two rows each: one of four rows, written out for 8 lanes, is past C2's
-          // inlining budget (the last loads became calls returning boxed vectors)
-          q8x2(w, r0, s0, cols, x, x0, res, 0);
-          q8x2(w, r0 + 2 * Q8_ROW_QUANTS, s0 + 2 * Q8_ROW_SCALE, cols, x, x0, res, 8);
-        }
-      }
+    } else if (us == 4) {
+      rowsf32x4(w, r0, cs, rs, t0, rs, cols, x, x0, xs, res);
+    } else {
+      rowsf32x1(w, r0, cs, rs, t0, rs, cols, x, x0, res);
     }
   }
 
-  /** W_j . x[x0..]: the columns past the last whole tile. */
+  /** W_j . x[x0..]: the rows past the last whole tile. */
   static float dot(RowMatrix m, int j, float[] x, int x0) {
     float s = 0f;
     for (int c = 0; c < m.cols(); c++) {
@@ -194,28 +572,7 @@ final class RowKernels {
     return s;
   }
 
-  private static FloatVector f32(MemorySegment w, long off) {
-    return FloatVector.fromMemorySegment(F, w, off, LE);
-  }
-
-  private static FloatVector bf16(MemorySegment w, long off) {
-    return ((IntVector)
-            ShortVector.fromMemorySegment(S, w, off, LE).convertShape(VectorOperators.S2I, I, 0))
-        .lanewise(VectorOperators.LSHL, 16)
-        .reinterpretAsFloats();
-  }
-
-  /** {@code L} int8 quants at {@code off} as floats. */
-  private static FloatVector i8(MemorySegment w, long off) {
-    return (FloatVector)
-        ByteVector.fromMemorySegment(B, w, off, LE).convertShape(VectorOperators.B2F, F, 0);
-  }
-
-  /**
-   * F32 tiles in either layout: the vector at column i of row k at {@code r0 + cs i + k rs}, the
-   * columns past the last whole vector at {@code t0 + k ts + 4 (i - bound)}.
-   */
-  private static void f32x4(
+  private static void rowsf32x4(
       MemorySegment w,
       long r0,
       long cs,
@@ -265,7 +622,7 @@ final class RowKernels {
     }
   }
 
-  private static void f32x1(
+  private static void rowsf32x1(
       MemorySegment w,
       long r0,
       long cs,
@@ -289,56 +646,6 @@ final class RowKernels {
     reduce4(res, a0, a1, a2, a3);
     if (bound < cols) {
       f32Tail(w, t0, ts, bound, cols, x, x0, 0, 1, res);
-    }
-  }
-
-  private static void bf16x4(
-      MemorySegment w,
-      long r0,
-      long cs,
-      long rs,
-      long t0,
-      long ts,
-      int cols,
-      float[] x,
-      int x0,
-      int xs,
-      float[] res) {
-    FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
-    FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-    FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-    FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-    int bound = F.loopBound(cols);
-    for (int i = 0; i < bound; i += L) {
-      long o = r0 + cs * i;
-      FloatVector v0 = FloatVector.fromArray(F, x, x0 + i);
-      FloatVector v1 = FloatVector.fromArray(F, x, x0 + xs + i);
-      FloatVector v2 = FloatVector.fromArray(F, x, x0 + 2 * xs + i);
-      FloatVector v3 = FloatVector.fromArray(F, x, x0 + 3 * xs + i);
-      FloatVector w0 = bf16(w, o);
-      a00 = w0.fma(v0, a00);
-      a01 = w0.fma(v1, a01);
-      a02 = w0.fma(v2, a02);
-      a03 = w0.fma(v3, a03);
-      FloatVector w1 = bf16(w, o + rs);
-      a10 = w1.fma(v0, a10);
-      a11 = w1.fma(v1, a11);
-      a12 = w1.fma(v2, a12);
-      a13 = w1.fma(v3, a13);
-      FloatVector w2 = bf16(w, o + 2 * rs);
-      a20 = w2.fma(v0, a20);
-      a21 = w2.fma(v1, a21);
-      a22 = w2.fma(v2, a22);
-      a23 = w2.fma(v3, a23);
-      FloatVector w3 = bf16(w, o + 3 * rs);
-      a30 = w3.fma(v0, a30);
-      a31 = w3.fma(v1, a31);
-      a32 = w3.fma(v2, a32);
-      a33 = w3.fma(v3, a33);
-    }
-    reduce16(res, a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33);
-    if (bound < cols) {
-      scalarTail(w, t0, ts, bound, cols, x, x0, xs, 4, res);
     }
   }
 
@@ -369,13 +676,11 @@ final class RowKernels {
   }
 
   /**
-   * The whole vectors of weight rows k < 2 (F32 or BF16, the vector at column i of row k at {@code
-   * r0 + cs i + k rs}) and activation rows u < 4 into res[off + k * 4 + u], in {@link #f32x4}'s
-   * order: its 16 accumulators and 5 operands spill from AVX2's 16 vector registers, 8 of them do
-   * not.
+   * The whole vectors of weight rows k < 2 (the vector at column i of row k at {@code r0 + cs i + k
+   * rs}) and activation rows u < 4 into res[off + k * 4 + u], in {@link #rowsf32x4}'s order: its 16
+   * accumulators and 5 operands spill from AVX2's 16 vector registers, 8 of them do not.
    */
   private static void pairx4(
-      boolean bf16,
       MemorySegment w,
       long r0,
       long cs,
@@ -395,12 +700,12 @@ final class RowKernels {
       FloatVector v1 = FloatVector.fromArray(F, x, x0 + xs + i);
       FloatVector v2 = FloatVector.fromArray(F, x, x0 + 2 * xs + i);
       FloatVector v3 = FloatVector.fromArray(F, x, x0 + 3 * xs + i);
-      FloatVector w0 = bf16 ? bf16(w, o) : f32(w, o);
+      FloatVector w0 = f32(w, o);
       a00 = w0.fma(v0, a00);
       a01 = w0.fma(v1, a01);
       a02 = w0.fma(v2, a02);
       a03 = w0.fma(v3, a03);
-      FloatVector w1 = bf16 ? bf16(w, o + rs) : f32(w, o + rs);
+      FloatVector w1 = f32(w, o + rs);
       a10 = w1.fma(v0, a10);
       a11 = w1.fma(v1, a11);
       a12 = w1.fma(v2, a12);
@@ -414,362 +719,6 @@ final class RowKernels {
     res[off + 5] = sum(a11);
     res[off + 6] = sum(a12);
     res[off + 7] = sum(a13);
-  }
-
-  private static void bf16x1(
-      MemorySegment w,
-      long r0,
-      long cs,
-      long rs,
-      long t0,
-      long ts,
-      int cols,
-      float[] x,
-      int x0,
-      float[] res) {
-    FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-    int bound = F.loopBound(cols);
-    for (int i = 0; i < bound; i += L) {
-      long o = r0 + cs * i;
-      FloatVector v = FloatVector.fromArray(F, x, x0 + i);
-      a0 = bf16(w, o).fma(v, a0);
-      a1 = bf16(w, o + rs).fma(v, a1);
-      a2 = bf16(w, o + 2 * rs).fma(v, a2);
-      a3 = bf16(w, o + 3 * rs).fma(v, a3);
-    }
-    reduce4(res, a0, a1, a2, a3);
-    if (bound < cols) {
-      scalarTail(w, t0, ts, bound, cols, x, x0, 0, 1, res);
-    }
-  }
-
-  /**
-   * Adds the columns {@code [bound, cols)} of a bf16 tile (row k's from {@code t0 + k ts}), in the
-   * same order in any tile.
-   */
-  private static void scalarTail(
-      MemorySegment w,
-      long t0,
-      long ts,
-      int bound,
-      int cols,
-      float[] x,
-      int x0,
-      int xs,
-      int us,
-      float[] res) {
-    for (int k = 0; k < 4; k++) {
-      for (int u = 0; u < us; u++) {
-        float s = res[k * 4 + u];
-        for (int i = bound; i < cols; i++) {
-          long at = t0 + k * ts + 2L * (i - bound);
-          float wv = Float.intBitsToFloat((w.get(SafeTensors.U16, at) & 0xffff) << 16);
-          s += wv * x[x0 + u * xs + i];
-        }
-        res[k * 4 + u] = s;
-      }
-    }
-  }
-
-  /*
-   * Q8_0 ({@link RowMatrix.Format#Q8_0}, rows interleaved by 4: for the group at q0 / s0, block k
-   * of row r (r < 4) has its 32 quants at q0 + 128 k + 32 r and its fp32 scale at s0 + 16 k + 4 r):
-   * per 32-block, the int8 quants widened to float are dotted with the activations into a block
-   * sum p, and p times the block's scale is added to the row's accumulator: one multiply by the
-   * scale per block instead of one per vector. Both kernels sum each (row, activation) pair in that
-   * same order, so a batched step equals a single-stream one.
-   */
-  private static final int Q8_ROW_QUANTS = 32; // one row's block, then the next row's
-  private static final int Q8_ROW_SCALE = 4;
-  private static final int Q8_GROUP_QUANTS = TILE * Q8_ROW_QUANTS;
-  private static final int Q8_GROUP_SCALES = TILE * Q8_ROW_SCALE;
-
-  /**
-   * res[off + k * 4 + u] for weight rows k < 2 of a group (block 0 quants at q0, q0 + 32, scales at
-   * s0, s0 + 4) and activation rows u < 4.
-   */
-  private static void q8x2x4(
-      MemorySegment w,
-      long q0,
-      long s0,
-      int cols,
-      float[] x,
-      int x0,
-      int xs,
-      float[] res,
-      int off) {
-    long q1 = q0 + Q8_ROW_QUANTS;
-    long s1 = s0 + Q8_ROW_SCALE;
-    FloatVector zero = FloatVector.zero(F);
-    FloatVector a00 = zero, a01 = zero, a02 = zero, a03 = zero;
-    FloatVector a10 = zero, a11 = zero, a12 = zero, a13 = zero;
-    // over the block index k, to which every offset (quants 128 k, scales 16 k) is linear: C2 then
-    // removes the bounds checks of the scale loads too (c / 8 hid them from it)
-    for (int k = 0; k < cols / 32; k++) {
-      int c = 32 * k;
-      long q = (long) Q8_GROUP_QUANTS * k;
-      FloatVector p00 = zero, p01 = zero, p02 = zero, p03 = zero;
-      FloatVector p10 = zero, p11 = zero, p12 = zero, p13 = zero;
-      // as in q8x1: with 16 lanes the block's two vectors are written out (the same order)
-      if (L == 16) {
-        int i = x0 + c;
-        FloatVector v0 = FloatVector.fromArray(F, x, i);
-        FloatVector v1 = FloatVector.fromArray(F, x, i + xs);
-        FloatVector v2 = FloatVector.fromArray(F, x, i + 2 * xs);
-        FloatVector v3 = FloatVector.fromArray(F, x, i + 3 * xs);
-        FloatVector w0 = i8(w, q0 + q);
-        p00 = w0.fma(v0, p00);
-        p01 = w0.fma(v1, p01);
-        p02 = w0.fma(v2, p02);
-        p03 = w0.fma(v3, p03);
-        FloatVector w1 = i8(w, q1 + q);
-        p10 = w1.fma(v0, p10);
-        p11 = w1.fma(v1, p11);
-        p12 = w1.fma(v2, p12);
-        p13 = w1.fma(v3, p13);
-        i = x0 + c + 16;
-        v0 = FloatVector.fromArray(F, x, i);
-        v1 = FloatVector.fromArray(F, x, i + xs);
-        v2 = FloatVector.fromArray(F, x, i + 2 * xs);
-        v3 = FloatVector.fromArray(F, x, i + 3 * xs);
-        w0 = i8(w, q0 + q + 16);
-        p00 = w0.fma(v0, p00);
-        p01 = w0.fma(v1, p01);
-        p02 = w0.fma(v2, p02);
-        p03 = w0.fma(v3, p03);
-        w1 = i8(w, q1 + q + 16);
-        p10 = w1.fma(v0, p10);
-        p11 = w1.fma(v1, p11);
-        p12 = w1.fma(v2, p12);
-        p13 = w1.fma(v3, p13);
-      } else {
-        for (int e = 0; e < 32; e += L) {
-          int i = x0 + c + e;
-          FloatVector v0 = FloatVector.fromArray(F, x, i);
-          FloatVector v1 = FloatVector.fromArray(F, x, i + xs);
-          FloatVector v2 = FloatVector.fromArray(F, x, i + 2 * xs);
-          FloatVector v3 = FloatVector.fromArray(F, x, i + 3 * xs);
-          FloatVector w0 = i8(w, q0 + q + e);
-          p00 = w0.fma(v0, p00);
-          p01 = w0.fma(v1, p01);
-          p02 = w0.fma(v2, p02);
-          p03 = w0.fma(v3, p03);
-          FloatVector w1 = i8(w, q1 + q + e);
-          p10 = w1.fma(v0, p10);
-          p11 = w1.fma(v1, p11);
-          p12 = w1.fma(v2, p12);
-          p13 = w1.fma(v3, p13);
-        }
-      }
-      long b = (long) Q8_GROUP_SCALES * k;
-      FloatVector d0 = FloatVector.broadcast(F, w.get(SafeTensors.F32, s0 + b));
-      FloatVector d1 = FloatVector.broadcast(F, w.get(SafeTensors.F32, s1 + b));
-      a00 = p00.fma(d0, a00);
-      a01 = p01.fma(d0, a01);
-      a02 = p02.fma(d0, a02);
-      a03 = p03.fma(d0, a03);
-      a10 = p10.fma(d1, a10);
-      a11 = p11.fma(d1, a11);
-      a12 = p12.fma(d1, a12);
-      a13 = p13.fma(d1, a13);
-    }
-    res[off] = sum(a00);
-    res[off + 1] = sum(a01);
-    res[off + 2] = sum(a02);
-    res[off + 3] = sum(a03);
-    res[off + 4] = sum(a10);
-    res[off + 5] = sum(a11);
-    res[off + 6] = sum(a12);
-    res[off + 7] = sum(a13);
-  }
-
-  /** Where a Q8_0 float panel starts in a worker's scratch (after the 16 floats of a tile). */
-  private static final int PANEL_AT = 16;
-
-  /**
-   * Floats of a worker's scratch in which the x4 tiles of a Q8_0 matrix up to {@code cols} wide
-   * widen their group to floats (a smaller one, at least 16, takes the 16-lane kernel).
-   */
-  static int scratchFloats(int cols) {
-    return PANEL_AT + TILE * cols;
-  }
-
-  /** Whether m's x4 tiles go through {@link #widen} with this scratch. */
-  private static boolean widens(RowMatrix m, float[] res) {
-    return L != 16 && m.format() == RowMatrix.Format.Q8_0 && res.length >= scratchFloats(m.cols());
-  }
-
-  /** The quants of rows j..j+3 of a Q8_0 matrix as floats: row k's at res[PANEL_AT + k cols]. */
-  private static void widen(RowMatrix m, int j, float[] res) {
-    MemorySegment w = m.data();
-    int cols = m.cols();
-    long q0 = j * m.rowStride();
-    for (int k = 0; k < cols / 32; k++) {
-      for (int r = 0; r < TILE; r++) {
-        for (int e = 0; e < 32; e += L) {
-          i8(w, q0 + (long) Q8_GROUP_QUANTS * k + r * Q8_ROW_QUANTS + e)
-              .intoArray(res, PANEL_AT + r * cols + 32 * k + e);
-        }
-      }
-    }
-  }
-
-  /**
-   * res[k * 4 + u] for the rows k < 4 of a group widened by {@link #widen} (scales from s0) and
-   * activation rows u < 4 at x0 + u cols.
-   */
-  private static void panelTile(
-      MemorySegment w, long s0, int cols, float[] x, int x0, float[] res) {
-    for (int k = 0; k < TILE; k++) {
-      panelx4(w, res, PANEL_AT + k * cols, s0 + k * Q8_ROW_SCALE, cols, x, x0, res, 4 * k);
-    }
-  }
-
-  /**
-   * One widened row (its floats at pf[p0..], its scales at s0 in the matrix) times activation rows
-   * u < 4 into res[off + u]: per 32-block the sums of {@link #q8x2x4}, in its order.
-   */
-  private static void panelx4(
-      MemorySegment w,
-      float[] pf,
-      int p0,
-      long s0,
-      int cols,
-      float[] x,
-      int x0,
-      float[] res,
-      int off) {
-    int xs = cols;
-    FloatVector zero = FloatVector.zero(F);
-    FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-    for (int k = 0; k < cols / 32; k++) {
-      int c = 32 * k;
-      FloatVector a0p = zero, a1p = zero, a2p = zero, a3p = zero;
-      if (L == 8) {
-        // written out, as in q8x1 (the loop form runs at 22 GFLOP/s instead of 38 at 16 rows)
-        int i;
-        FloatVector w0;
-        i = x0 + c;
-        w0 = FloatVector.fromArray(F, pf, p0 + c);
-        a0p = w0.fma(FloatVector.fromArray(F, x, i), a0p);
-        a1p = w0.fma(FloatVector.fromArray(F, x, i + xs), a1p);
-        a2p = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), a2p);
-        a3p = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), a3p);
-        i = x0 + c + 8;
-        w0 = FloatVector.fromArray(F, pf, p0 + c + 8);
-        a0p = w0.fma(FloatVector.fromArray(F, x, i), a0p);
-        a1p = w0.fma(FloatVector.fromArray(F, x, i + xs), a1p);
-        a2p = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), a2p);
-        a3p = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), a3p);
-        i = x0 + c + 16;
-        w0 = FloatVector.fromArray(F, pf, p0 + c + 16);
-        a0p = w0.fma(FloatVector.fromArray(F, x, i), a0p);
-        a1p = w0.fma(FloatVector.fromArray(F, x, i + xs), a1p);
-        a2p = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), a2p);
-        a3p = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), a3p);
-        i = x0 + c + 24;
-        w0 = FloatVector.fromArray(F, pf, p0 + c + 24);
-        a0p = w0.fma(FloatVector.fromArray(F, x, i), a0p);
-        a1p = w0.fma(FloatVector.fromArray(F, x, i + xs), a1p);
-        a2p = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), a2p);
-        a3p = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), a3p);
-      } else {
-        for (int e = 0; e < 32; e += L) {
-          int i = x0 + c + e;
-          FloatVector w0 = FloatVector.fromArray(F, pf, p0 + c + e);
-          a0p = w0.fma(FloatVector.fromArray(F, x, i), a0p);
-          a1p = w0.fma(FloatVector.fromArray(F, x, i + xs), a1p);
-          a2p = w0.fma(FloatVector.fromArray(F, x, i + 2 * xs), a2p);
-          a3p = w0.fma(FloatVector.fromArray(F, x, i + 3 * xs), a3p);
-        }
-      }
-      FloatVector d =
-          FloatVector.broadcast(F, w.get(SafeTensors.F32, s0 + (long) Q8_GROUP_SCALES * k));
-      a0 = a0p.fma(d, a0);
-      a1 = a1p.fma(d, a1);
-      a2 = a2p.fma(d, a2);
-      a3 = a3p.fma(d, a3);
-    }
-    res[off] = sum(a0);
-    res[off + 1] = sum(a1);
-    res[off + 2] = sum(a2);
-    res[off + 3] = sum(a3);
-  }
-
-  private static void q8x1(
-      MemorySegment w, long q0, long s0, int cols, float[] x, int x0, float[] res) {
-    long qs = Q8_ROW_QUANTS;
-    long ss = Q8_ROW_SCALE;
-    FloatVector zero = FloatVector.zero(F);
-    FloatVector a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-    // over the block index k, to which every offset (quants 128 k, scales 16 k) is linear: C2 then
-    // removes the bounds checks of the scale loads too (c / 8 hid them from it)
-    for (int k = 0; k < cols / 32; k++) {
-      int c = 32 * k;
-      // The block's two 16-lane vectors written out: an inner loop here keeps C2 from removing the
-      // bounds checks of the outer one (range checks are eliminated in innermost loops only),
-      // which then spilled and re-checked every address per block. Same order as the loop.
-      long q = q0 + (long) Q8_GROUP_QUANTS * k;
-      FloatVector v = FloatVector.fromArray(F, x, x0 + c);
-      FloatVector p0 = i8(w, q).fma(v, zero);
-      FloatVector p1 = i8(w, q + qs).fma(v, zero);
-      FloatVector p2 = i8(w, q + 2 * qs).fma(v, zero);
-      FloatVector p3 = i8(w, q + 3 * qs).fma(v, zero);
-      v = FloatVector.fromArray(F, x, x0 + c + 16);
-      p0 = i8(w, q + 16).fma(v, p0);
-      p1 = i8(w, q + qs + 16).fma(v, p1);
-      p2 = i8(w, q + 2 * qs + 16).fma(v, p2);
-      p3 = i8(w, q + 3 * qs + 16).fma(v, p3);
-      long s = s0 + (long) Q8_GROUP_SCALES * k;
-      a0 = p0.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s)), a0);
-      a1 = p1.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s + ss)), a1);
-      a2 = p2.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s + 2 * ss)), a2);
-      a3 = p3.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s + 3 * ss)), a3);
-    }
-    reduce4(res, a0, a1, a2, a3);
-  }
-
-  /**
-   * res[off] and res[off + 4]: weight rows 0 and 1 of a group (block quants at q0 and q0 + 32,
-   * scales at s0 and s0 + 4), summed in q8x1's order.
-   */
-  private static void q8x2(
-      MemorySegment w, long q0, long s0, int cols, float[] x, int x0, float[] res, int off) {
-    long qs = Q8_ROW_QUANTS;
-    FloatVector zero = FloatVector.zero(F);
-    FloatVector a0 = zero, a1 = zero;
-    for (int k = 0; k < cols / 32; k++) {
-      int c = 32 * k;
-      long q = q0 + (long) Q8_GROUP_QUANTS * k;
-      FloatVector p0 = zero, p1 = zero;
-      if (L == 8) {
-        // written out, as in q8x1
-        FloatVector v;
-        v = FloatVector.fromArray(F, x, x0 + c);
-        p0 = i8(w, q).fma(v, p0);
-        p1 = i8(w, q + qs).fma(v, p1);
-        v = FloatVector.fromArray(F, x, x0 + c + 8);
-        p0 = i8(w, q + 8).fma(v, p0);
-        p1 = i8(w, q + qs + 8).fma(v, p1);
-        v = FloatVector.fromArray(F, x, x0 + c + 16);
-        p0 = i8(w, q + 16).fma(v, p0);
-        p1 = i8(w, q + qs + 16).fma(v, p1);
-        v = FloatVector.fromArray(F, x, x0 + c + 24);
-        p0 = i8(w, q + 24).fma(v, p0);
-        p1 = i8(w, q + qs + 24).fma(v, p1);
-      } else {
-        for (int e = 0; e < 32; e += L) {
-          FloatVector v = FloatVector.fromArray(F, x, x0 + c + e);
-          p0 = i8(w, q + e).fma(v, p0);
-          p1 = i8(w, q + qs + e).fma(v, p1);
-        }
-      }
-      long s = s0 + (long) Q8_GROUP_SCALES * k;
-      a0 = p0.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s)), a0);
-      a1 = p1.fma(FloatVector.broadcast(F, w.get(SafeTensors.F32, s + Q8_ROW_SCALE)), a1);
-    }
-    res[off] = sum(a0);
-    res[off + 4] = sum(a1);
   }
 
   /** The sum of v's lanes. */

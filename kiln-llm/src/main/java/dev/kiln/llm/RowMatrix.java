@@ -15,9 +15,8 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
   /** How the weights are stored. */
   enum Format {
     /**
-     * Little-endian fp32, in {@link #BF16}'s layout (rows interleaved by groups of 4 in chunks of L
-     * columns), repacked at load: GGUF F32 and every conversion to fp32. Offsets: {@link
-     * #tiledIndex}.
+     * Little-endian fp32 in {@linkplain #P column panels}, repacked at load: GGUF F32 and every
+     * conversion to fp32. Offsets: {@link #panelIndex}.
      */
     F32,
     /**
@@ -26,25 +25,18 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
      */
     F32_ROWS,
     /**
-     * The top 16 bits of an fp32 (bfloat16), little-endian, rows interleaved by groups of 4 (the
-     * kernels' tile) in chunks of one float vector's lanes L: for rows {@code 4g..4g+3}, columns
-     * {@code [iL, (i+1)L)} of each row follow each other, then chunk i + 1; the columns past the
-     * last whole chunk follow, row by row; the last group may hold fewer rows. A one-row product
-     * then reads the matrix as one sequential stream (a 768-column row alone is 24 cache lines, too
-     * short a stream for the hardware prefetcher). Offsets: {@link #bf16Offset}; GGUF's BF16 rows
-     * are repacked by {@link #fromRows}.
+     * The top 16 bits of an fp32 (bfloat16), little-endian, in {@linkplain #P column panels};
+     * GGUF's BF16 rows are repacked by {@link #fromRows}. Offsets: {@link #bf16Offset}.
      */
     BF16,
     /**
-     * GGUF's Q8_0 (per 32 weights one scale d and 32 int8 q, weight = d * q) repacked for the
-     * kernels: first the quants of all rows, then the scales (fp32, the fp16 values widened once at
-     * load), both interleaved by groups of 4 rows (the kernels' tile): for rows {@code 4g..4g+3}
-     * the quants of block k of each row follow each other ({@code 4 x 32} bytes), then block k + 1,
-     * and so for the scales; the last group may hold fewer rows. A one-row product then reads the
-     * matrix as one sequential stream (with 768 columns a row is only 12 cache lines, too short a
-     * stream for the hardware prefetcher), and a 32-block never straddles a cache line. GGUF's own
-     * interleaved 34-byte blocks are read by {@link #fromQ8Blocks}. Offsets: {@link #q8Quant},
-     * {@link #q8Scale}.
+     * GGUF's Q8_0 (per 32 weights of a row one scale d and 32 int8 q, weight = d * q) repacked in
+     * {@linkplain #P column panels}: per panel of P rows and per 32-column block, the block's
+     * quants column by column ({@code 32 x P} bytes, column c's P quants one after another), then
+     * the P rows' scales (fp32, the fp16 values widened once at load). A panel is then one
+     * sequential stream, each column of it one cache line (P = 64 with 16 lanes). GGUF's own
+     * 34-byte blocks are read by {@link #fromQ8Blocks}. Offsets: {@link #q8Quant}, {@link
+     * #q8Scale}.
      */
     Q8_0;
 
@@ -57,14 +49,21 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
       };
     }
 
-    /**
-     * Distance between two rows' first weights; for Q8_0 {@code cols}, so that {@code j * cols} is
-     * where the quants of the group of 4 rows from j start (j a multiple of 4).
-     */
-    long rowStride(int cols) {
-      return this == Q8_0 ? cols : rowBytes(cols);
+    /** Bytes of a {@code [rows, cols]} matrix: the column-panel formats pad the last panel. */
+    long bytes(int rows, int cols) {
+      return (this == F32_ROWS ? rows : panels(rows) * (long) P) * rowBytes(cols);
     }
   }
+
+  /**
+   * Rows per column panel: 4 float vectors. In the F32, BF16 and Q8_0 formats the rows are stored
+   * in panels of P (the last one padded with zero rows): within a panel, column c's P weights are
+   * adjacent, then column c + 1's. A kernel then computes P output features at once as 4 vector
+   * accumulators, broadcasting one activation per column: every output is a single chain over the
+   * columns in order (no lane sums to reduce), the same in a one-row product and in a tile of many
+   * rows, and a one-row product reads the matrix as one sequential stream.
+   */
+  static final int P = 4 * Kernels.LANES;
 
   /** GGUF's Q8_0 block: an fp16 scale then 32 int8 quants. */
   static final int Q8_BLOCK_BYTES = 34;
@@ -73,62 +72,54 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
     if (rows < 1 || cols < 1 || (format == Format.Q8_0 && cols % 32 != 0)) {
       throw new IllegalArgumentException(format + " matrix of " + rows + " x " + cols);
     }
-    if (data.byteSize() != rows * format.rowBytes(cols)) {
+    if (data.byteSize() != format.bytes(rows, cols)) {
       throw new IllegalArgumentException(
-          format
-              + " ["
-              + rows
-              + ", "
-              + cols
-              + "] needs "
-              + rows * format.rowBytes(cols)
-              + " bytes");
+          format + " [" + rows + ", " + cols + "] needs " + format.bytes(rows, cols) + " bytes");
     }
   }
 
-  /** Bytes from one row's first weight to the next one's: see {@link Format#rowStride}. */
+  /** Column panels of a matrix of {@code rows} rows. */
+  static int panels(int rows) {
+    return (rows + P - 1) / P;
+  }
+
+  /** Bytes from one row to the next of an {@link Format#F32_ROWS} matrix. */
   long rowStride() {
-    return format.rowStride(cols);
+    return format.rowBytes(cols);
   }
 
-  /**
-   * Index of weight {@code (r, c)} of a {@code [rows, cols]} matrix in the 4-row interleaved layout
-   * of {@link Format#F32} and {@link Format#BF16}, in elements.
-   */
-  static long tiledIndex(int rows, int cols, int r, int c) {
-    int l = RowKernels.L;
-    int g = r & ~(RowKernels.TILE - 1);
-    int n = Math.min(RowKernels.TILE, rows - g);
-    int whole = cols / l * l;
-    long e =
-        c < whole
-            ? (long) (c / l) * l * n + (long) (r - g) * l + c % l
-            : (long) whole * n + (long) (r - g) * (cols - whole) + (c - whole);
-    return (long) g * cols + e;
+  /** Bytes of one column panel: P rows. */
+  long panelBytes() {
+    return P * format.rowBytes(cols);
   }
 
-  /** Byte offset of BF16 weight {@code (r, c)} in a {@code [rows, cols]} matrix. */
-  static long bf16Offset(int rows, int cols, int r, int c) {
-    return 2L * tiledIndex(rows, cols, r, c);
+  /** Index of weight {@code (r, c)} of an F32 or BF16 matrix {@code cols} wide, in elements. */
+  static long panelIndex(int cols, int r, int c) {
+    return (long) (r / P) * P * cols + (long) c * P + r % P;
   }
 
-  /** Byte offset of Q8_0 quant {@code (r, c)} in a {@code [rows, cols]} matrix. */
-  static long q8Quant(int rows, int cols, int r, int c) {
-    int g = r & ~(RowKernels.TILE - 1);
-    int n = Math.min(RowKernels.TILE, rows - g);
-    return (long) g * cols + (long) (c / 32) * 32 * n + (r - g) * 32L + c % 32;
+  /** Byte offset of BF16 weight {@code (r, c)} in a matrix {@code cols} wide. */
+  static long bf16Offset(int cols, int r, int c) {
+    return 2L * panelIndex(cols, r, c);
+  }
+
+  /** Bytes of one 32-column block of a Q8_0 panel: its quants, then its P scales. */
+  static final long Q8_PANEL_BLOCK = 36L * P;
+
+  /** Byte offset of Q8_0 quant {@code (r, c)} in a matrix {@code cols} wide. */
+  static long q8Quant(int cols, int r, int c) {
+    return (long) (r / P) * P * Format.Q8_0.rowBytes(cols)
+        + c / 32 * Q8_PANEL_BLOCK
+        + (long) (c % 32) * P
+        + r % P;
   }
 
   /** Byte offset of the Q8_0 scale of block {@code k} of row {@code r}. */
-  static long q8Scale(int rows, int cols, int r, int k) {
-    int g = r & ~(RowKernels.TILE - 1);
-    int n = Math.min(RowKernels.TILE, rows - g);
-    return (long) rows * cols + 4L * ((long) g * (cols / 32) + (long) k * n + (r - g));
-  }
-
-  /** Byte offset of the Q8_0 scales of the group of rows from {@code r}, a multiple of 4. */
-  long scaleOffset(int r) {
-    return q8Scale(rows, cols, r, 0);
+  static long q8Scale(int cols, int r, int k) {
+    return (long) (r / P) * P * Format.Q8_0.rowBytes(cols)
+        + k * Q8_PANEL_BLOCK
+        + 32L * P
+        + 4L * (r % P);
   }
 
   /** Bytes of one row's Q8_0 scales: one fp32 per 32 weights. */
@@ -148,7 +139,7 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
 
   @Override
   public int grain() {
-    return RowKernels.TILE;
+    return format == Format.F32_ROWS ? RowKernels.TILE : P;
   }
 
   @Override
@@ -172,14 +163,13 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
   /** Weight {@code (r, c)} as a float. */
   float get(int r, int c) {
     return switch (format) {
-      case F32 -> data.get(SafeTensors.F32, 4L * tiledIndex(rows, cols, r, c));
+      case F32 -> data.get(SafeTensors.F32, 4L * panelIndex(cols, r, c));
       case F32_ROWS -> data.get(SafeTensors.F32, r * rowStride() + 4L * c);
       case BF16 ->
-          Float.intBitsToFloat(
-              (data.get(SafeTensors.U16, bf16Offset(rows, cols, r, c)) & 0xffff) << 16);
+          Float.intBitsToFloat((data.get(SafeTensors.U16, bf16Offset(cols, r, c)) & 0xffff) << 16);
       case Q8_0 ->
-          data.get(SafeTensors.F32, q8Scale(rows, cols, r, c / 32))
-              * data.get(ValueLayout.JAVA_BYTE, q8Quant(rows, cols, r, c));
+          data.get(SafeTensors.F32, q8Scale(cols, r, c / 32))
+              * data.get(ValueLayout.JAVA_BYTE, q8Quant(cols, r, c));
     };
   }
 
@@ -206,51 +196,54 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
    * = round(v / d), as ggml's reference quantiser.
    */
   static RowMatrix convert(Format format, int rows, int cols, Source src, Arena arena) {
-    MemorySegment out = arena.allocate(rows * format.rowBytes(cols), 64);
-    long rb = format.rowStride(cols);
+    MemorySegment out = arena.allocate(format.bytes(rows, cols), 64);
+    long rb = format.rowBytes(cols);
     float[] block = new float[32];
-    // Columns in groups of 32 outermost, so that a transposed source (Conv1D [in, out] read as
-    // [out, in]) is read 32 of its rows at a time, which stay in cache across the whole pass.
-    for (int c0 = 0; c0 < cols; c0 += 32) {
-      int n = Math.min(32, cols - c0);
-      for (int r = 0; r < rows; r++) {
-        for (int k = 0; k < n; k++) {
-          block[k] = src.get(r, c0 + k);
-        }
-        switch (format) {
-          case F32 -> {
-            for (int k = 0; k < n; k++) {
-              out.set(SafeTensors.F32, 4L * tiledIndex(rows, cols, r, c0 + k), block[k]);
-            }
+    // A panel's rows at a time, and within them columns in groups of 32, so that the writes of a
+    // panel stay in cache, and a transposed source (Conv1D [in, out] read as [out, in]) is read
+    // P of its columns at a time.
+    for (int r0 = 0; r0 < rows; r0 += P) {
+      for (int c0 = 0; c0 < cols; c0 += 32) {
+        int n = Math.min(32, cols - c0);
+        for (int r = r0; r < Math.min(rows, r0 + P); r++) {
+          for (int k = 0; k < n; k++) {
+            block[k] = src.get(r, c0 + k);
           }
-          case F32_ROWS -> {
-            for (int k = 0; k < n; k++) {
-              out.set(SafeTensors.F32, r * rb + 4L * (c0 + k), block[k]);
+          switch (format) {
+            case F32 -> {
+              for (int k = 0; k < n; k++) {
+                out.set(SafeTensors.F32, 4L * panelIndex(cols, r, c0 + k), block[k]);
+              }
             }
-          }
-          case BF16 -> {
-            for (int k = 0; k < n; k++) {
-              out.set(SafeTensors.U16, bf16Offset(rows, cols, r, c0 + k), toBf16(block[k]));
+            case F32_ROWS -> {
+              for (int k = 0; k < n; k++) {
+                out.set(SafeTensors.F32, r * rb + 4L * (c0 + k), block[k]);
+              }
             }
-          }
-          case Q8_0 -> {
-            float amax = 0;
-            for (int k = 0; k < 32; k++) {
-              amax = Math.max(amax, Math.abs(block[k]));
+            case BF16 -> {
+              for (int k = 0; k < n; k++) {
+                out.set(SafeTensors.U16, bf16Offset(cols, r, c0 + k), toBf16(block[k]));
+              }
             }
-            float d = amax / 127f;
-            float id = d == 0 ? 0 : 1 / d;
-            long b = q8Quant(rows, cols, r, c0);
-            // the scale as GGUF stores it (fp16), widened back
-            out.set(
-                SafeTensors.F32,
-                q8Scale(rows, cols, r, c0 / 32),
-                Float.float16ToFloat(Float.floatToFloat16(d)));
-            for (int k = 0; k < 32; k++) {
-              float v = block[k] * id;
-              // round half away from zero, as C's roundf
-              int q = (int) (v >= 0 ? Math.floor(v + 0.5f) : -Math.floor(-v + 0.5f));
-              out.set(ValueLayout.JAVA_BYTE, b + k, (byte) q);
+            case Q8_0 -> {
+              float amax = 0;
+              for (int k = 0; k < 32; k++) {
+                amax = Math.max(amax, Math.abs(block[k]));
+              }
+              float d = amax / 127f;
+              float id = d == 0 ? 0 : 1 / d;
+              long b = q8Quant(cols, r, c0);
+              // the scale as GGUF stores it (fp16), widened back
+              out.set(
+                  SafeTensors.F32,
+                  q8Scale(cols, r, c0 / 32),
+                  Float.float16ToFloat(Float.floatToFloat16(d)));
+              for (int k = 0; k < 32; k++) {
+                float v = block[k] * id;
+                // round half away from zero, as C's roundf
+                int q = (int) (v >= 0 ? Math.floor(v + 0.5f) : -Math.floor(-v + 0.5f));
+                out.set(ValueLayout.JAVA_BYTE, b + (long) k * P, (byte) q);
+              }
             }
           }
         }
@@ -269,17 +262,27 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
     if (cols % 32 != 0 || blocks.byteSize() != n / 32 * Q8_BLOCK_BYTES) {
       throw new IllegalArgumentException("Q8_0 blocks of " + rows + " x " + cols);
     }
-    MemorySegment out = arena.allocate(rows * Format.Q8_0.rowBytes(cols), 64);
+    MemorySegment out = arena.allocate(Format.Q8_0.bytes(rows, cols), 64);
     int perRow = cols / 32;
-    for (long b = 0; b < n / 32; b++) {
-      long src = b * Q8_BLOCK_BYTES;
-      int r = (int) (b / perRow);
-      int k = (int) (b % perRow);
-      out.set(
-          SafeTensors.F32,
-          q8Scale(rows, cols, r, k),
-          Float.float16ToFloat(blocks.get(SafeTensors.U16, src)));
-      MemorySegment.copy(blocks, src + 2, out, q8Quant(rows, cols, r, 32 * k), 32);
+    // panel by panel, block by block, so that the writes are sequential
+    for (int r0 = 0; r0 < rows; r0 += P) {
+      int r1 = Math.min(rows, r0 + P);
+      for (int k = 0; k < perRow; k++) {
+        for (int r = r0; r < r1; r++) {
+          long src = ((long) r * perRow + k) * Q8_BLOCK_BYTES;
+          out.set(
+              SafeTensors.F32,
+              q8Scale(cols, r, k),
+              Float.float16ToFloat(blocks.get(SafeTensors.U16, src)));
+        }
+        for (int e = 0; e < 32; e++) {
+          long q = q8Quant(cols, r0, 32 * k + e);
+          for (int r = r0; r < r1; r++) {
+            long src = ((long) r * perRow + k) * Q8_BLOCK_BYTES + 2 + e;
+            out.set(ValueLayout.JAVA_BYTE, q + (r - r0), blocks.get(ValueLayout.JAVA_BYTE, src));
+          }
+        }
+      }
     }
     return new RowMatrix(Format.Q8_0, rows, cols, out);
   }
@@ -295,14 +298,20 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
     if (size == 0 || values.byteSize() != rows * rb) {
       throw new IllegalArgumentException(format + " values of " + rows + " x " + cols);
     }
-    MemorySegment out = arena.allocate(rows * rb, 64);
-    // in runs that stay contiguous in both: a chunk of L columns, then the columns past the last
-    int l = RowKernels.L;
-    for (int r = 0; r < rows; r++) {
-      for (int c = 0; c < cols; c += l) {
-        int n = c + l <= cols ? l : cols - c;
-        MemorySegment.copy(
-            values, r * rb + size * c, out, size * tiledIndex(rows, cols, r, c), size * n);
+    MemorySegment out = arena.allocate(format.bytes(rows, cols), 64);
+    // panel by panel, column by column, so that the writes are sequential
+    for (int r0 = 0; r0 < rows; r0 += P) {
+      int r1 = Math.min(rows, r0 + P);
+      for (int c = 0; c < cols; c++) {
+        long to = size * panelIndex(cols, r0, c);
+        for (int r = r0; r < r1; r++, to += size) {
+          long from = r * rb + size * c;
+          if (size == 4) {
+            out.set(SafeTensors.F32, to, values.get(SafeTensors.F32, from));
+          } else {
+            out.set(SafeTensors.U16, to, values.get(SafeTensors.U16, from));
+          }
+        }
       }
     }
     return new RowMatrix(format, rows, cols, out);

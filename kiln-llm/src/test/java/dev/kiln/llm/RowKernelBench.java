@@ -33,7 +33,7 @@ final class RowKernelBench {
           RowMatrix.convert(
               f, rows, cols, (i, j) -> (float) ((i * 31 + j * 17) % 97 - 48) / 97f, arena);
       float[] y = new float[acts * rows];
-      float[] scratch = new float[RowKernels.scratchFloats(cols)];
+      float[] scratch = new float[RowKernels.SCRATCH];
       double[] rates = new double[7];
       for (int round = 0; round < rates.length; round++) {
         long n = 0;

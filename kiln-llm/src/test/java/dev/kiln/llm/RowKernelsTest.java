@@ -18,9 +18,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** The F32, BF16 and Q8_0 row kernels against a scalar double-precision reference. */
 class RowKernelsTest {
-  // Rows not a multiple of the 4-row tile, activation rows not a multiple of 4; 96 columns are
-  // three Q8_0 blocks (and not a multiple of 64 lanes).
-  static final int OUT = 4 * 5 + 3;
+  // Two whole column panels and a partial one (and not a multiple of F32_ROWS's 4-row tile),
+  // activation rows not a multiple of 4; 96 columns are three Q8_0 blocks (and not a multiple of
+  // the 64 columns widened at a time).
+  static final int OUT = 2 * RowMatrix.P + 5;
   static final int IN = 96;
   static final int ROWS = 7;
 
@@ -43,8 +44,8 @@ class RowKernelsTest {
       RowMatrix m = RowMatrix.convert(format, OUT, IN, (i, j) -> w[i * IN + j], arena);
       float[] out = random(r, ROWS * OUT);
       float[] before = out.clone();
-      float[] scratch = new float[16];
-      int split = Workers.to(OUT, RowKernels.TILE, 0, 2);
+      float[] scratch = new float[RowKernels.SCRATCH];
+      int split = Workers.to(OUT, m.grain(), 0, 2);
       m.multiply(out, x, ROWS, bias, true, 0, split, scratch);
       m.multiply(out, x, ROWS, bias, true, split, OUT, scratch);
       for (int t = 0; t < ROWS; t++) {
@@ -76,14 +77,19 @@ class RowKernelsTest {
                         new int[] {1, 32},
                         new int[] {4, 64},
                         new int[] {7, 160},
-                        new int[] {9, 800})
+                        new int[] {9, 800},
+                        new int[] {RowMatrix.P + 3, 96},
+                        new int[] {2 * RowMatrix.P, 224})
                     .map(s -> Arguments.of(f, s[0], s[1])));
     // F32 and BF16 only (not whole Q8_0 blocks): whole vectors then single columns, and fewer
     // columns than one vector
     Stream<Arguments> ragged =
         Stream.of(RowMatrix.Format.F32, RowMatrix.Format.F32_ROWS, RowMatrix.Format.BF16)
             .flatMap(f ->
-                Stream.of(new int[] {6, 3 * RowKernels.L + 5}, new int[] {5, RowKernels.L - 3})
+                Stream.of(
+                        new int[] {6, 3 * RowKernels.L + 5},
+                        new int[] {5, RowKernels.L - 3},
+                        new int[] {RowMatrix.P + 1, RowKernels.KB + 7})
                     .map(s -> Arguments.of(f, s[0], s[1])));
     return Stream.concat(all, ragged);
   }
@@ -98,7 +104,7 @@ class RowKernelsTest {
     try (Arena arena = Arena.ofConfined()) {
       RowMatrix m = RowMatrix.convert(format, out, in, (i, j) -> w[i * in + j], arena);
       float[] y = new float[out];
-      m.multiply(y, x, 1, bias, false, 0, out, new float[16]);
+      m.multiply(y, x, 1, bias, false, 0, out, new float[RowKernels.SCRATCH]);
       for (int j = 0; j < out; j++) {
         double s = bias[j];
         for (int i = 0; i < in; i++) {
@@ -112,38 +118,42 @@ class RowKernelsTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"12, 96", "5, 64", "8, 3072"})
-  void multiplyQ8_batchOfTenWithAWorkersScratch_eachRowEqualsItAlone(int out, int in) {
-    // A worker's scratch (room for 4 rows as floats) and two 4-row tiles in a block: the path that
-    // widens each Q8_0 group once for all tiles (on 8 lanes), against each row alone.
+  @CsvSource({"Q8_0, 12, 96", "Q8_0, 70, 64", "Q8_0, 8, 3072", "BF16, 70, 200", "F32, 130, 96"})
+  void multiply_batchOfTen_eachRowEqualsItAloneBitForBit(RowMatrix.Format format, int out, int in) {
+    // Two 4-row tiles and two single rows over panels widened to floats, against each row alone
+    // (the decode kernel, streaming the panel): the same chain per element, so the same bits.
     SplittableRandom r = new SplittableRandom(in * 1000 + out);
     float[] w = random(r, out * in);
     float[] x = random(r, 10 * in);
     float[] bias = random(r, out);
-    float[] scratch = new float[RowKernels.scratchFloats(in)];
+    float[] scratch = new float[RowKernels.SCRATCH];
     try (Arena arena = Arena.ofConfined()) {
-      RowMatrix m =
-          RowMatrix.convert(RowMatrix.Format.Q8_0, out, in, (i, j) -> w[i * in + j], arena);
+      RowMatrix m = RowMatrix.convert(format, out, in, (i, j) -> w[i * in + j], arena);
       float[] all = new float[10 * out];
       m.multiply(all, x, 10, bias, false, 0, out, scratch);
       for (int t = 0; t < 10; t++) {
         float[] one = new float[out];
         float[] xt = Arrays.copyOfRange(x, t * in, (t + 1) * in);
-        m.multiply(one, xt, 1, bias, false, 0, out, new float[16]);
+        m.multiply(one, xt, 1, bias, false, 0, out, new float[RowKernels.SCRATCH]);
         assertThat(one)
             .as("row %d", t)
-            .containsExactly(Arrays.copyOfRange(all, t * out, (t + 1) * out), within(1e-5f));
+            .containsExactly(Arrays.copyOfRange(all, t * out, (t + 1) * out));
       }
     }
+  }
+
+  /** Batched against alone: the panel formats to the bit, F32_ROWS (lane sums) nearly. */
+  static float tolerance(RowMatrix.Format format) {
+    return format == RowMatrix.Format.F32_ROWS ? 1e-5f : 0f;
   }
 
   @ParameterizedTest
   @MethodSource("shapes")
   void multiply_batchOfSix_eachRowEqualsItAlone(RowMatrix.Format format, int out, int in) {
-    // Six rows: one 4-row tile and two single rows, against a decode step of each row alone. Each
-    // pair sums in the same order, but to the last bit only once both kernels are compiled:
-    // reduceLanes(ADD) adds the lanes in another order in C2 than in the interpreter (an attempt
-    // at a fixed-order sum with slice() allocated and cost 10-15% of a bf16 decode step).
+    // Six rows: one 4-row tile and two single rows, against a decode step of each row alone. The
+    // panel formats run one chain per element, so the bits agree; F32_ROWS sums each pair in the
+    // same order too, but to the last bit only once both kernels are compiled: reduceLanes(ADD)
+    // adds the lanes in another order in C2 than in the interpreter.
     SplittableRandom r = new SplittableRandom(in * 1000 + out);
     float[] w = random(r, out * in);
     float[] x = random(r, 6 * in);
@@ -151,7 +161,7 @@ class RowKernelsTest {
     try (Arena arena = Arena.ofConfined()) {
       RowMatrix m = RowMatrix.convert(format, out, in, (i, j) -> w[i * in + j], arena);
       float[] all = new float[6 * out];
-      m.multiply(all, x, 6, bias, false, 0, out, new float[16]);
+      m.multiply(all, x, 6, bias, false, 0, out, new float[RowKernels.SCRATCH]);
       for (int t = 0; t < 6; t++) {
         float[] one = new float[out];
         m.multiply(
@@ -162,29 +172,30 @@ class RowKernelsTest {
             false,
             0,
             out,
-            new float[16]);
+            new float[RowKernels.SCRATCH]);
         assertThat(one)
             .as("row %d", t)
-            .containsExactly(Arrays.copyOfRange(all, t * out, (t + 1) * out), within(1e-5f));
+            .containsExactly(
+                Arrays.copyOfRange(all, t * out, (t + 1) * out), within(tolerance(format)));
       }
     }
   }
 
   @Test
   void bf16Layout_raggedRowsAndColumns_eachWeightHasItsOwnSlot() {
-    int rows = 4 * 2 + 3;
+    int rows = RowMatrix.P + 3;
     int cols = 3 * RowKernels.L + 5;
-    boolean[] taken = new boolean[rows * cols];
+    boolean[] taken = new boolean[(int) RowMatrix.Format.BF16.bytes(rows, cols) / 2];
     for (int r = 0; r < rows; r++) {
       for (int c = 0; c < cols; c++) {
-        int e = (int) (RowMatrix.bf16Offset(rows, cols, r, c) / 2);
+        int e = (int) (RowMatrix.bf16Offset(cols, r, c) / 2);
         assertThat(taken[e]).as("(%d, %d)", r, c).isFalse();
         taken[e] = true;
       }
     }
-    // a group's chunk i: its 4 rows' L columns one after another
-    assertThat(RowMatrix.bf16Offset(rows, cols, 5, RowKernels.L + 2))
-        .isEqualTo(2L * (4L * cols + 4L * RowKernels.L + RowKernels.L + 2));
+    // the second panel's column 3: its rows one after another
+    assertThat(RowMatrix.bf16Offset(cols, RowMatrix.P + 2, 3))
+        .isEqualTo(2L * (RowMatrix.P * cols + 3L * RowMatrix.P + 2));
   }
 
   @ParameterizedTest
@@ -221,25 +232,30 @@ class RowKernelsTest {
   }
 
   @Test
-  void q8Layout_rowsNotAMultipleOfFour_eachQuantAndScaleHasItsOwnSlot() {
-    int rows = 4 * 3 + 2;
+  void q8Layout_aPartialPanel_eachQuantAndScaleHasItsOwnSlot() {
+    int rows = RowMatrix.P + 2;
     int cols = 96;
-    boolean[] quant = new boolean[rows * cols];
-    boolean[] scale = new boolean[rows * cols / 32];
+    int p = RowMatrix.P;
+    boolean[] taken = new boolean[(int) RowMatrix.Format.Q8_0.bytes(rows, cols)];
     for (int r = 0; r < rows; r++) {
       for (int c = 0; c < cols; c++) {
-        int q = (int) RowMatrix.q8Quant(rows, cols, r, c);
-        assertThat(quant[q]).as("quant (%d, %d)", r, c).isFalse();
-        quant[q] = true;
+        int q = (int) RowMatrix.q8Quant(cols, r, c);
+        assertThat(taken[q]).as("quant (%d, %d)", r, c).isFalse();
+        taken[q] = true;
       }
       for (int k = 0; k < cols / 32; k++) {
-        int s = (int) (RowMatrix.q8Scale(rows, cols, r, k) - (long) rows * cols) / 4;
-        assertThat(scale[s]).as("scale (%d, %d)", r, k).isFalse();
-        scale[s] = true;
+        int s = (int) RowMatrix.q8Scale(cols, r, k);
+        for (int b = s; b < s + 4; b++) {
+          assertThat(taken[b]).as("scale (%d, %d)", r, k).isFalse();
+          taken[b] = true;
+        }
       }
     }
-    // a group's block k: its 4 rows' 32 quants one after another
-    assertThat(RowMatrix.q8Quant(rows, cols, 5, 40)).isEqualTo(4L * cols + 128 + 32 + 8);
+    // the second panel's block 1: column 40's quants of its rows one after another, then the
+    // block's scales
+    long panel = (long) p * (cols + cols / 32 * 4);
+    assertThat(RowMatrix.q8Quant(cols, p + 5, 40)).isEqualTo(panel + 36L * p + 8L * p + 5);
+    assertThat(RowMatrix.q8Scale(cols, p + 5, 1)).isEqualTo(panel + 36L * p + 32L * p + 20);
   }
 
   @Test
@@ -277,13 +293,13 @@ class RowKernelsTest {
     try (Arena arena = Arena.ofConfined()) {
       RowMatrix m = RowMatrix.convert(format, OUT, IN, (i, j) -> w[i * IN + j], arena);
       float[][] all = new float[5][OUT];
-      RowKernels.head(m, all, 5, x, 0, OUT, new float[16]);
+      RowKernels.head(m, all, 5, x, 0, OUT, new float[RowKernels.SCRATCH]);
       for (int b = 0; b < 5; b++) {
         float[][] one = new float[1][OUT];
         float[] xb = new float[IN];
         System.arraycopy(x, b * IN, xb, 0, IN);
-        RowKernels.head(m, one, 1, xb, 0, OUT, new float[16]);
-        assertThat(all[b]).containsExactly(one[0], within(1e-6f));
+        RowKernels.head(m, one, 1, xb, 0, OUT, new float[RowKernels.SCRATCH]);
+        assertThat(all[b]).containsExactly(one[0], within(tolerance(format)));
       }
     }
   }

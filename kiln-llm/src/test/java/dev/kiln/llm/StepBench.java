@@ -112,7 +112,8 @@ final class StepBench {
       }
       // The parts alone, on two workers as in a step.
       try (Workers two = new Workers(2, "step-bench")) {
-        float[][] scratch = new float[2][Math.max(Kernels.PANEL, 4 * d)];
+        float[][] scratch =
+            new float[2][Math.max(Math.max(Kernels.PANEL, 4 * d), RowKernels.SCRATCH)];
         int maxRows = 80;
         float[] x = new float[maxRows * 4 * d];
         for (int i = 0; i < x.length; i++) {
@@ -178,8 +179,8 @@ final class StepBench {
                     logits,
                     hr,
                     x,
-                    Workers.from(vocab, 64, i, n),
-                    Workers.to(vocab, 64, i, n),
+                    Workers.from(vocab, w.tokenEmbedding.grain(), i, n),
+                    Workers.to(vocab, w.tokenEmbedding.grain(), i, n),
                     scratch[i]));
             if (k >= 0) {
               hs[k] = (System.nanoTime() - t0) / 1e6;
