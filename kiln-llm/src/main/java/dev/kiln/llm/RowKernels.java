@@ -52,6 +52,12 @@ final class RowKernels {
   /** Activation rows of the head taken at once: their chains are kept in the scratch. */
   static final int HEAD_ROWS = 16;
 
+  /**
+   * Activation rows of a tile: 4 (16 accumulators, 21 live vectors) with AVX-512's 32 vector
+   * registers, 2 (8 accumulators) with AVX2's 16, where 4 spill.
+   */
+  static final int TOKENS = L >= 16 ? 4 : 2;
+
   private static final int PANEL_AT = HEAD_ROWS * P;
 
   /** Floats of a worker's scratch: the head's chains, then a widened panel block. */
@@ -128,7 +134,7 @@ final class RowKernels {
     MemorySegment w = m.data();
     long base = g * m.panelBytes();
     RowMatrix.Format f = m.format();
-    if (rows < 4) {
+    if (rows < TOKENS) {
       for (int t = 0; t < rows; t++) {
         x1(f, w, base, x, x0 + t * cols, 0, cols, acc, a0 + t * as);
       }
@@ -138,11 +144,15 @@ final class RowKernels {
       int c1 = Math.min(cols, c0 + KB);
       widen(f, w, base, c0, c1, s);
       int t = 0;
-      for (; t + 4 <= rows; t += 4) {
-        if (f == RowMatrix.Format.Q8_0) {
+      for (; t + TOKENS <= rows; t += TOKENS) {
+        if (f == RowMatrix.Format.Q8_0 && TOKENS == 4) {
           q8Tile(w, base, s, x, x0 + t * cols, cols, c0, c1, acc, a0 + t * as, as);
-        } else {
+        } else if (f == RowMatrix.Format.Q8_0) {
+          q8Tile2(w, base, s, x, x0 + t * cols, cols, c0, c1, acc, a0 + t * as, as);
+        } else if (TOKENS == 4) {
           floatTile(s, x, x0 + t * cols, cols, c0, c1, acc, a0 + t * as, as);
+        } else {
+          floatTile2(s, x, x0 + t * cols, cols, c0, c1, acc, a0 + t * as, as);
         }
       }
       for (; t < rows; t++) {
@@ -461,6 +471,97 @@ final class RowKernels {
       a31.fma(d1, FloatVector.fromArray(F, acc, o + L)).intoArray(acc, o + L);
       a32.fma(d2, FloatVector.fromArray(F, acc, o + 2 * L)).intoArray(acc, o + 2 * L);
       a33.fma(d3, FloatVector.fromArray(F, acc, o + 3 * L)).intoArray(acc, o + 3 * L);
+    }
+  }
+
+  /** {@link #floatTile} for 2 activation rows (8 accumulators: AVX2's 16 registers). */
+  private static void floatTile2(
+      float[] s, float[] x, int x0, int xs, int c0, int c1, float[] acc, int a, int as) {
+    int o0 = a;
+    int o1 = o0 + as;
+    FloatVector a00 = FloatVector.fromArray(F, acc, o0);
+    FloatVector a01 = FloatVector.fromArray(F, acc, o0 + L);
+    FloatVector a02 = FloatVector.fromArray(F, acc, o0 + 2 * L);
+    FloatVector a03 = FloatVector.fromArray(F, acc, o0 + 3 * L);
+    FloatVector a10 = FloatVector.fromArray(F, acc, o1);
+    FloatVector a11 = FloatVector.fromArray(F, acc, o1 + L);
+    FloatVector a12 = FloatVector.fromArray(F, acc, o1 + 2 * L);
+    FloatVector a13 = FloatVector.fromArray(F, acc, o1 + 3 * L);
+    for (int i = c0, p = PANEL_AT; i < c1; i++, p += P) {
+      FloatVector w0 = FloatVector.fromArray(F, s, p);
+      FloatVector w1 = FloatVector.fromArray(F, s, p + L);
+      FloatVector w2 = FloatVector.fromArray(F, s, p + 2 * L);
+      FloatVector w3 = FloatVector.fromArray(F, s, p + 3 * L);
+      FloatVector v0 = FloatVector.broadcast(F, x[x0 + i]);
+      a00 = w0.fma(v0, a00);
+      a01 = w1.fma(v0, a01);
+      a02 = w2.fma(v0, a02);
+      a03 = w3.fma(v0, a03);
+      FloatVector v1 = FloatVector.broadcast(F, x[x0 + xs + i]);
+      a10 = w0.fma(v1, a10);
+      a11 = w1.fma(v1, a11);
+      a12 = w2.fma(v1, a12);
+      a13 = w3.fma(v1, a13);
+    }
+    a00.intoArray(acc, o0);
+    a01.intoArray(acc, o0 + L);
+    a02.intoArray(acc, o0 + 2 * L);
+    a03.intoArray(acc, o0 + 3 * L);
+    a10.intoArray(acc, o1);
+    a11.intoArray(acc, o1 + L);
+    a12.intoArray(acc, o1 + 2 * L);
+    a13.intoArray(acc, o1 + 3 * L);
+  }
+
+  /** {@link #q8Tile} for 2 activation rows (8 accumulators: AVX2's 16 registers). */
+  private static void q8Tile2(
+      MemorySegment w,
+      long base,
+      float[] s,
+      float[] x,
+      int x0,
+      int xs,
+      int c0,
+      int c1,
+      float[] acc,
+      int a,
+      int as) {
+    FloatVector zero = FloatVector.zero(F);
+    for (int k = c0 / 32; k < c1 / 32; k++) {
+      FloatVector a00 = zero, a01 = zero, a02 = zero, a03 = zero;
+      FloatVector a10 = zero, a11 = zero, a12 = zero, a13 = zero;
+      int p = PANEL_AT + (32 * k - c0) * P;
+      for (int i = 32 * k; i < 32 * k + 32; i++, p += P) {
+        FloatVector w0 = FloatVector.fromArray(F, s, p);
+        FloatVector w1 = FloatVector.fromArray(F, s, p + L);
+        FloatVector w2 = FloatVector.fromArray(F, s, p + 2 * L);
+        FloatVector w3 = FloatVector.fromArray(F, s, p + 3 * L);
+        FloatVector v0 = FloatVector.broadcast(F, x[x0 + i]);
+        a00 = w0.fma(v0, a00);
+        a01 = w1.fma(v0, a01);
+        a02 = w2.fma(v0, a02);
+        a03 = w3.fma(v0, a03);
+        FloatVector v1 = FloatVector.broadcast(F, x[x0 + xs + i]);
+        a10 = w0.fma(v1, a10);
+        a11 = w1.fma(v1, a11);
+        a12 = w2.fma(v1, a12);
+        a13 = w3.fma(v1, a13);
+      }
+      long d = base + k * RowMatrix.Q8_PANEL_BLOCK + 32L * P;
+      FloatVector d0 = f32(w, d);
+      FloatVector d1 = f32(w, d + 4L * L);
+      FloatVector d2 = f32(w, d + 8L * L);
+      FloatVector d3 = f32(w, d + 12L * L);
+      int o = a;
+      a00.fma(d0, FloatVector.fromArray(F, acc, o)).intoArray(acc, o);
+      a01.fma(d1, FloatVector.fromArray(F, acc, o + L)).intoArray(acc, o + L);
+      a02.fma(d2, FloatVector.fromArray(F, acc, o + 2 * L)).intoArray(acc, o + 2 * L);
+      a03.fma(d3, FloatVector.fromArray(F, acc, o + 3 * L)).intoArray(acc, o + 3 * L);
+      o += as;
+      a10.fma(d0, FloatVector.fromArray(F, acc, o)).intoArray(acc, o);
+      a11.fma(d1, FloatVector.fromArray(F, acc, o + L)).intoArray(acc, o + L);
+      a12.fma(d2, FloatVector.fromArray(F, acc, o + 2 * L)).intoArray(acc, o + 2 * L);
+      a13.fma(d3, FloatVector.fromArray(F, acc, o + 3 * L)).intoArray(acc, o + 3 * L);
     }
   }
 
