@@ -238,7 +238,13 @@ final class Gpt2Engine {
       long visible = 0;
       for (int t = 0; t < count; t++) {
         int p = rowPosition[t];
-        System.arraycopy(qkv, t * 3 * d + d, rowCache[t].keys[l], p * d, d);
+        KvCache kv = rowCache[t];
+        // keys feature-major (feature j's positions at j * keyStride): attention's scores then
+        // read each feature's positions as vectors
+        float[] keys = kv.keys[l];
+        for (int j = 0, k = t * 3 * d + d; j < d; j++) {
+          keys[j * kv.keyStride + p] = qkv[k + j];
+        }
         System.arraycopy(qkv, t * 3 * d + 2 * d, rowCache[t].values[l], p * d, d);
         visible += p + 1;
       }
@@ -328,17 +334,12 @@ final class Gpt2Engine {
       float[] k = rowCache[t].keys[stepLayer];
       float[] v = rowCache[t].values[stepLayer];
       int visible = rowPosition[t] + 1;
-      // scores_p = q . k_p / sqrt(s), then a numerically stable softmax over p.
-      float max = Float.NEGATIVE_INFINITY;
-      for (int p = 0; p < visible; p++) {
-        sc[p] = Kernels.dot(qkv, q, k, p * d + h * s, s) * scale;
-        max = Math.max(max, sc[p]);
-      }
-      float sum = 0f;
-      for (int p = 0; p < visible; p++) {
-        sc[p] = (float) Math.exp(sc[p] - max);
-        sum += sc[p];
-      }
+      // scores_p = q . k_p / sqrt(s), L positions at a time (feature i's at k0 + i cap), each one
+      // chain of fused multiply-adds over the features in order; then a numerically stable softmax
+      KvCache kv = rowCache[t];
+      float max =
+          Kernels.scores(qkv, q, k, h * s * kv.keyStride, kv.keyStride, s, visible, scale, sc);
+      float sum = Kernels.expShift(sc, visible, max);
       // o = sum_p softmax_p v_p
       int o = t * d + h * s;
       java.util.Arrays.fill(att, o, o + s, 0f);

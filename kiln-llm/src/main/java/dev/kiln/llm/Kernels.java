@@ -3,6 +3,7 @@ package dev.kiln.llm;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -409,6 +410,131 @@ final class Kernels {
       acc[j] = a;
     }
     System.arraycopy(acc, 0, out, from, n);
+  }
+
+  /**
+   * Attention scores {@code sc[p] = scale * (q . k_p)} for positions {@code p < n}, with the keys
+   * feature-major ({@code k[k0 + i stride + p]} is feature i of position p) and {@code q} the
+   * {@code s} floats at {@code qkv[q0..]}; returns their maximum. Each score is one chain of fused
+   * multiply-adds over the features in order, whether its position is in a vector or the tail.
+   */
+  static float scores(
+      float[] qkv, int q0, float[] k, int k0, int stride, int s, int n, float scale, float[] sc) {
+    FloatVector vmax = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
+    int p = 0;
+    for (; p + 4 * LANES <= n; p += 4 * LANES) {
+      FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
+      for (int i = 0, o = k0 + p; i < s; i++, o += stride) {
+        FloatVector qi = FloatVector.broadcast(SPECIES, qkv[q0 + i]);
+        a0 = FloatVector.fromArray(SPECIES, k, o).fma(qi, a0);
+        a1 = FloatVector.fromArray(SPECIES, k, o + LANES).fma(qi, a1);
+        a2 = FloatVector.fromArray(SPECIES, k, o + 2 * LANES).fma(qi, a2);
+        a3 = FloatVector.fromArray(SPECIES, k, o + 3 * LANES).fma(qi, a3);
+      }
+      a0 = a0.mul(scale);
+      a1 = a1.mul(scale);
+      a2 = a2.mul(scale);
+      a3 = a3.mul(scale);
+      a0.intoArray(sc, p);
+      a1.intoArray(sc, p + LANES);
+      a2.intoArray(sc, p + 2 * LANES);
+      a3.intoArray(sc, p + 3 * LANES);
+      vmax = vmax.max(a0.max(a1).max(a2.max(a3)));
+    }
+    for (; p + LANES <= n; p += LANES) {
+      FloatVector a = FloatVector.zero(SPECIES);
+      for (int i = 0, o = k0 + p; i < s; i++, o += stride) {
+        a =
+            FloatVector.fromArray(SPECIES, k, o)
+                .fma(FloatVector.broadcast(SPECIES, qkv[q0 + i]), a);
+      }
+      a = a.mul(scale);
+      a.intoArray(sc, p);
+      vmax = vmax.max(a);
+    }
+    float max = vmax.reduceLanes(VectorOperators.MAX);
+    for (; p < n; p++) {
+      float a = 0f;
+      for (int i = 0, o = k0 + p; i < s; i++, o += stride) {
+        a = Math.fma(k[o], qkv[q0 + i], a);
+      }
+      sc[p] = a * scale;
+      max = Math.max(max, sc[p]);
+    }
+    return max;
+  }
+
+  /**
+   * {@code sc[p] = exp(sc[p] - max)} for {@code p < n} (all {@code sc[p] <= max}); returns their
+   * sum, added in order. The exponential is {@link #exp}'s, in vectors and in the tail alike: the
+   * Vector API's own EXP differs between C2 (SVML) and the interpreter, and so would a batched step
+   * from a lone one.
+   */
+  static float expShift(float[] sc, int n, float max) {
+    int p = 0;
+    for (; p + LANES <= n; p += LANES) {
+      exp(FloatVector.fromArray(SPECIES, sc, p).sub(max)).intoArray(sc, p);
+    }
+    for (; p < n; p++) {
+      sc[p] = exp(sc[p] - max);
+    }
+    float total = 0f;
+    for (p = 0; p < n; p++) {
+      total += sc[p];
+    }
+    return total;
+  }
+
+  // exp(x) for x <= 0 as Cephes' expf: x = n ln2 + r, |r| <= ln2 / 2, exp(r) by a degree-6
+  // polynomial, times 2^n built in the exponent bits; below EXP_MIN, exp(EXP_MIN) (~2^-125.6).
+  // Only IEEE operations (fma, add, multiply, bit moves), so the same bits in every compiler.
+  private static final float EXP_MIN = -87f;
+  private static final float LOG2E = 1.44269504f;
+  private static final float ROUND = 12582912f; // 1.5 x 2^23: adding it rounds to an integer
+  private static final float LN2_HI = 0.693359375f;
+  private static final float LN2_LO = -2.12194440e-4f;
+  private static final float[] EXP_POLY = {
+    1.9875691500e-4f,
+    1.3981999507e-3f,
+    8.3334519073e-3f,
+    4.1665795894e-2f,
+    1.6666665459e-1f,
+    5.0000001201e-1f
+  };
+
+  static FloatVector exp(FloatVector x) {
+    x = x.max(EXP_MIN);
+    FloatVector t = x.fma(LOG2E, ROUND);
+    FloatVector n = t.sub(ROUND);
+    FloatVector r = n.fma(FloatVector.broadcast(SPECIES, -LN2_HI), x);
+    r = n.fma(FloatVector.broadcast(SPECIES, -LN2_LO), r);
+    FloatVector p = FloatVector.broadcast(SPECIES, EXP_POLY[0]);
+    for (int k = 1; k < EXP_POLY.length; k++) {
+      p = p.fma(r, FloatVector.broadcast(SPECIES, EXP_POLY[k]));
+    }
+    FloatVector y = p.fma(r.mul(r), r).add(1f);
+    FloatVector scale =
+        ((IntVector) t.reinterpretAsInts())
+            .sub(Float.floatToRawIntBits(ROUND) - 127)
+            .lanewise(VectorOperators.LSHL, 23)
+            .reinterpretAsFloats();
+    return y.mul(scale);
+  }
+
+  static float exp(float x) {
+    x = Math.max(x, EXP_MIN);
+    float t = Math.fma(x, LOG2E, ROUND);
+    float n = t - ROUND;
+    float r = Math.fma(n, -LN2_HI, x);
+    r = Math.fma(n, -LN2_LO, r);
+    float p = EXP_POLY[0];
+    for (int k = 1; k < EXP_POLY.length; k++) {
+      p = Math.fma(p, r, EXP_POLY[k]);
+    }
+    float y = Math.fma(p, r * r, r) + 1f;
+    return y
+        * Float.intBitsToFloat(
+            (Float.floatToRawIntBits(t) - Float.floatToRawIntBits(ROUND) + 127) << 23);
   }
 
   /** {@code a[ao..ao+n) · b[bo..bo+n)}. */

@@ -4,10 +4,14 @@ package dev.kiln.llm;
  * One sequence's keys and values, per layer, for up to {@code capacity} positions: {@code layers x
  * capacity x d} floats each, {@code 8 * layers * capacity * d} bytes in all (75 MB for GPT-2 124M
  * at its full 1024 positions, 128 KB for the tiny test model). The scheduler sizes a sequence's
- * cache to what it reserved (prompt plus max_tokens) within its KV budget, and pools them.
+ * cache to what it reserved (prompt plus max_tokens) within its KV budget, and pools them. The keys
+ * are stored feature-major with 16 spare positions per feature (0.6 MB a sequence for GPT-2 124M,
+ * outside the token budget).
  */
 final class KvCache {
-  final float[][] keys; // [layer][capacity * d]
+  final float[][]
+      keys; // [layer][d * keyStride]: feature-major, feature j's positions at j * keyStride
+  final int keyStride; // capacity plus one cache line, so that the features are not 4 KB apart
   final float[][] values; // [layer][capacity * d]
   final int capacity; // positions it can hold
   int length; // positions filled
@@ -19,7 +23,8 @@ final class KvCache {
 
   KvCache(Gpt2Config c, int capacity) {
     this.capacity = capacity;
-    keys = new float[c.layers()][capacity * c.embedding()];
+    this.keyStride = capacity + 16;
+    keys = new float[c.layers()][keyStride * c.embedding()];
     values = new float[c.layers()][capacity * c.embedding()];
   }
 

@@ -30,6 +30,54 @@ class KernelsTest {
   }
 
   @Test
+  void exp_overTheSoftmaxRange_withinTwoUlpsOfMathExpAndTheSameBitsInVectorsAndScalars() {
+    float[] x = new float[100_000];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = -90f * i / (x.length - 1);
+    }
+    float[] vec = x.clone();
+    for (int p = 0; p + Kernels.LANES <= vec.length; p += Kernels.LANES) {
+      Kernels.exp(jdk.incubator.vector.FloatVector.fromArray(Kernels.SPECIES, vec, p))
+          .intoArray(vec, p);
+    }
+    for (int i = 0; i < x.length / Kernels.LANES * Kernels.LANES; i++) {
+      float scalar = Kernels.exp(x[i]);
+      assertThat(vec[i]).as("x = %s", x[i]).isEqualTo(scalar);
+      float expected = (float) Math.exp(Math.max(x[i], -87f));
+      assertThat(scalar).as("x = %s", x[i]).isCloseTo(expected, within(2 * Math.ulp(expected)));
+    }
+  }
+
+  @Test
+  void scores_featureMajorKeys_equalScalarDotsInEveryPositionOfVectorsAndTail() {
+    int s = 64;
+    int stride = 5 * Kernels.LANES + 3;
+    Random r = new Random(4);
+    float[] q = new float[s];
+    float[] k = new float[s * stride];
+    for (int i = 0; i < s; i++) {
+      q[i] = r.nextFloat() - 0.5f;
+    }
+    for (int i = 0; i < k.length; i++) {
+      k[i] = r.nextFloat() - 0.5f;
+    }
+    for (int n : new int[] {1, Kernels.LANES, 4 * Kernels.LANES + 1, stride}) {
+      float[] sc = new float[stride];
+      float max = Kernels.scores(q, 0, k, 0, stride, s, n, 0.125f, sc);
+      float expectedMax = Float.NEGATIVE_INFINITY;
+      for (int p = 0; p < n; p++) {
+        float a = 0f;
+        for (int i = 0; i < s; i++) {
+          a = Math.fma(k[i * stride + p], q[i], a);
+        }
+        assertThat(sc[p]).as("n %d, position %d", n, p).isEqualTo(a * 0.125f);
+        expectedMax = Math.max(expectedMax, a * 0.125f);
+      }
+      assertThat(max).isEqualTo(expectedMax);
+    }
+  }
+
+  @Test
   void matmul_splitColumnsOddWidth_equalsScalarReference() {
     // outDim is not a multiple of the lane count, so all three loops (4 vectors, 1, scalar) run.
     int rows = 3;
