@@ -341,12 +341,7 @@ final class Gpt2Engine {
           Kernels.scores(qkv, q, k, h * s * kv.keyStride, kv.keyStride, s, visible, scale, sc);
       float sum = Kernels.expShift(sc, visible, max);
       // o = sum_p softmax_p v_p
-      int o = t * d + h * s;
-      java.util.Arrays.fill(att, o, o + s, 0f);
-      float inv = 1f / sum;
-      for (int p = 0; p < visible; p++) {
-        Kernels.axpy(att, o, sc[p] * inv, v, p * d + h * s, s);
-      }
+      Kernels.weightedSum(att, t * d + h * s, sc, 1f / sum, v, h * s, d, visible, s);
     }
   }
 

@@ -556,6 +556,37 @@ final class Kernels {
     return sum;
   }
 
+  /**
+   * {@code out[o + i] = sum_p (w[p] * inv) v[v0 + p stride + i]} for {@code i < s}, positions
+   * {@code p < n} added in order from zero: the same chains as {@link #axpy} per position onto a
+   * zeroed {@code out}, but with 4 vectors of {@code out} held in registers across the positions
+   * instead of loaded and stored for each.
+   */
+  static void weightedSum(
+      float[] out, int o, float[] w, float inv, float[] v, int v0, int stride, int n, int s) {
+    if (s % (4 * LANES) != 0) {
+      java.util.Arrays.fill(out, o, o + s, 0f);
+      for (int p = 0; p < n; p++) {
+        axpy(out, o, w[p] * inv, v, v0 + p * stride, s);
+      }
+      return;
+    }
+    for (int c = 0; c < s; c += 4 * LANES) {
+      FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
+      for (int p = 0, at = v0 + c; p < n; p++, at += stride) {
+        FloatVector wp = FloatVector.broadcast(SPECIES, w[p] * inv);
+        a0 = FloatVector.fromArray(SPECIES, v, at).fma(wp, a0);
+        a1 = FloatVector.fromArray(SPECIES, v, at + LANES).fma(wp, a1);
+        a2 = FloatVector.fromArray(SPECIES, v, at + 2 * LANES).fma(wp, a2);
+        a3 = FloatVector.fromArray(SPECIES, v, at + 3 * LANES).fma(wp, a3);
+      }
+      a0.intoArray(out, o + c);
+      a1.intoArray(out, o + c + LANES);
+      a2.intoArray(out, o + c + 2 * LANES);
+      a3.intoArray(out, o + c + 3 * LANES);
+    }
+  }
+
   /** {@code y[yo..yo+n) += alpha * x[xo..xo+n)}. */
   static void axpy(float[] y, int yo, float alpha, float[] x, int xo, int n) {
     int i = 0;

@@ -48,6 +48,28 @@ class KernelsTest {
     }
   }
 
+  @ParameterizedTest
+  @CsvSource({"64, 1", "64, 37", "24, 5"})
+  void weightedSum_anyHeadSize_bitIdenticalToAxpyPerPosition(int s, int n) {
+    int stride = 3 * s + 1;
+    Random r = new Random(s * 100 + n);
+    float[] w = new float[n];
+    float[] v = new float[n * stride + s];
+    for (int p = 0; p < n; p++) {
+      w[p] = r.nextFloat();
+    }
+    for (int i = 0; i < v.length; i++) {
+      v[i] = r.nextFloat() - 0.5f;
+    }
+    float[] out = new float[s + 2];
+    Kernels.weightedSum(out, 2, w, 0.3f, v, 1, stride, n, s);
+    float[] expected = new float[s + 2];
+    for (int p = 0; p < n; p++) {
+      Kernels.axpy(expected, 2, w[p] * 0.3f, v, 1 + p * stride, s);
+    }
+    assertThat(out).containsExactly(expected);
+  }
+
   @Test
   void scores_featureMajorKeys_equalScalarDotsInEveryPositionOfVectorsAndTail() {
     int s = 64;
