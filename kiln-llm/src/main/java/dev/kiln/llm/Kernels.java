@@ -89,7 +89,7 @@ final class Kernels {
         }
         int t = 0;
         for (; t + 4 <= rows; t += 4) {
-          tile4x4(out, x, t, in, panel, outDim, j, k0, k1);
+          panelTile(out, t * outDim + j, outDim, x, t * in, in, panel, 0, k0, k1);
         }
         for (; t < rows; t++) {
           row1x4(out, x, t, in, w, outDim, j, k0, k1);
@@ -273,19 +273,29 @@ final class Kernels {
   }
 
   /**
-   * Rows {@code [t, t + 4)} by columns {@code [j, j + 4 * LANES)}: adds input features {@code [k0,
-   * k1)} to the chains in out, in a register tile of 16 accumulators (4 activation rows times 4
-   * column vectors), the weights packed in {@code panel}. Per input feature it loads 4 weight
-   * vectors once and broadcasts 4 activation values: 16 FMAs per 8 loads, all from L1. One kind of
-   * store only: a method holding both a storing and an accumulating epilogue (or 24 accumulators)
-   * is more than C2 keeps unboxed, and that ran 6-8x slower.
+   * Four rows (activations at {@code x0 + u xs}, chains at {@code out[o0 + u os, + 4 LANES)}) by 4
+   * column vectors: adds input features {@code [k0, k1)} (feature k0's 4 vectors at {@code
+   * panel[p0..]}, each next one 4 LANES on) to the chains in out, in a register tile of 16
+   * accumulators (4 activation rows times 4 column vectors), the weights packed in {@code panel}.
+   * Per input feature it loads 4 weight vectors once and broadcasts 4 activation values: 16 FMAs
+   * per 8 loads, all from L1. One kind of store only: a method holding both a storing and an
+   * accumulating epilogue (or 24 accumulators) is more than C2 keeps unboxed, and that ran 6-8x
+   * slower.
    */
-  private static void tile4x4(
-      float[] out, float[] x, int t, int in, float[] panel, int outDim, int j, int k0, int k1) {
-    int o0 = t * outDim + j;
-    int o1 = o0 + outDim;
-    int o2 = o1 + outDim;
-    int o3 = o2 + outDim;
+  static void panelTile(
+      float[] out,
+      int o0,
+      int os,
+      float[] x,
+      int x0,
+      int xs,
+      float[] panel,
+      int p0,
+      int k0,
+      int k1) {
+    int o1 = o0 + os;
+    int o2 = o1 + os;
+    int o3 = o2 + os;
     FloatVector a00 = FloatVector.fromArray(SPECIES, out, o0);
     FloatVector a01 = FloatVector.fromArray(SPECIES, out, o0 + LANES);
     FloatVector a02 = FloatVector.fromArray(SPECIES, out, o0 + 2 * LANES);
@@ -302,11 +312,10 @@ final class Kernels {
     FloatVector a31 = FloatVector.fromArray(SPECIES, out, o3 + LANES);
     FloatVector a32 = FloatVector.fromArray(SPECIES, out, o3 + 2 * LANES);
     FloatVector a33 = FloatVector.fromArray(SPECIES, out, o3 + 3 * LANES);
-    int x0 = t * in;
-    int x1 = x0 + in;
-    int x2 = x1 + in;
-    int x3 = x2 + in;
-    for (int i = k0, p = 0; i < k1; i++, p += 4 * LANES) {
+    int x1 = x0 + xs;
+    int x2 = x1 + xs;
+    int x3 = x2 + xs;
+    for (int i = k0, p = p0; i < k1; i++, p += 4 * LANES) {
       FloatVector w0 = FloatVector.fromArray(SPECIES, panel, p);
       FloatVector w1 = FloatVector.fromArray(SPECIES, panel, p + LANES);
       FloatVector w2 = FloatVector.fromArray(SPECIES, panel, p + 2 * LANES);

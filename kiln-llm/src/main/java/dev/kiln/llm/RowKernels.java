@@ -21,11 +21,11 @@ import jdk.incubator.vector.VectorSpecies;
  * BF16); for Q8_0, per 32-column block, the chain of the block's products from zero, added times
  * the block's scale. There are no lane sums to reduce, and the chain is the same whether one
  * activation row runs ({@link #x1} kernels, a decode step, streaming the panel from memory) or a
- * tile of 4 ({@link #floatTile}, {@link #q8Tile}: prefill and batched steps, 16 accumulators, each
- * weight vector loaded once for 4 rows, each activation broadcast once for 4 vectors), so results
- * do not depend on the batch, bit for bit. With 4 or more activation rows the panel's columns are
- * taken {@value #KB} at a time and widened to floats once into the worker's scratch (16 KB with 16
- * lanes, in L1), where every tile of the step reads them.
+ * tile of 4 ({@link Kernels#panelTile}, {@link #q8Tile}: prefill and batched steps, 16
+ * accumulators, each weight vector loaded once for 4 rows, each activation broadcast once for 4
+ * vectors), so results do not depend on the batch, bit for bit. With 4 or more activation rows the
+ * panel's columns are taken {@value #KB} at a time and widened to floats once into the worker's
+ * scratch (16 KB with 16 lanes, in L1), where every tile of the step reads them.
  *
  * <p>{@link RowMatrix.Format#F32_ROWS} (the mapped safetensors embeddings, used as the tied head)
  * keeps the file's row-major layout: tiles of 4 weight rows dotted with 4 activation rows, the
@@ -150,7 +150,7 @@ final class RowKernels {
         } else if (f == RowMatrix.Format.Q8_0) {
           q8Tile2(w, base, s, x, x0 + t * cols, cols, c0, c1, acc, a0 + t * as, as);
         } else if (TOKENS == 4) {
-          floatTile(s, x, x0 + t * cols, cols, c0, c1, acc, a0 + t * as, as);
+          Kernels.panelTile(acc, a0 + t * as, as, x, x0 + t * cols, cols, s, PANEL_AT, c0, c1);
         } else {
           floatTile2(s, x, x0 + t * cols, cols, c0, c1, acc, a0 + t * as, as);
         }
@@ -325,80 +325,9 @@ final class RowKernels {
   }
 
   /**
-   * Activation rows u < 4 (at {@code x0 + u xs}) times the widened columns {@code [c0, c1)} in s,
-   * added to the chains at {@code acc[a + u as, + P)}: 16 accumulators, per column 4 weight vectors
-   * and 4 broadcasts.
-   */
-  private static void floatTile(
-      float[] s, float[] x, int x0, int xs, int c0, int c1, float[] acc, int a, int as) {
-    int o0 = a;
-    int o1 = o0 + as;
-    int o2 = o1 + as;
-    int o3 = o2 + as;
-    FloatVector a00 = FloatVector.fromArray(F, acc, o0);
-    FloatVector a01 = FloatVector.fromArray(F, acc, o0 + L);
-    FloatVector a02 = FloatVector.fromArray(F, acc, o0 + 2 * L);
-    FloatVector a03 = FloatVector.fromArray(F, acc, o0 + 3 * L);
-    FloatVector a10 = FloatVector.fromArray(F, acc, o1);
-    FloatVector a11 = FloatVector.fromArray(F, acc, o1 + L);
-    FloatVector a12 = FloatVector.fromArray(F, acc, o1 + 2 * L);
-    FloatVector a13 = FloatVector.fromArray(F, acc, o1 + 3 * L);
-    FloatVector a20 = FloatVector.fromArray(F, acc, o2);
-    FloatVector a21 = FloatVector.fromArray(F, acc, o2 + L);
-    FloatVector a22 = FloatVector.fromArray(F, acc, o2 + 2 * L);
-    FloatVector a23 = FloatVector.fromArray(F, acc, o2 + 3 * L);
-    FloatVector a30 = FloatVector.fromArray(F, acc, o3);
-    FloatVector a31 = FloatVector.fromArray(F, acc, o3 + L);
-    FloatVector a32 = FloatVector.fromArray(F, acc, o3 + 2 * L);
-    FloatVector a33 = FloatVector.fromArray(F, acc, o3 + 3 * L);
-    for (int i = c0, p = PANEL_AT; i < c1; i++, p += P) {
-      FloatVector w0 = FloatVector.fromArray(F, s, p);
-      FloatVector w1 = FloatVector.fromArray(F, s, p + L);
-      FloatVector w2 = FloatVector.fromArray(F, s, p + 2 * L);
-      FloatVector w3 = FloatVector.fromArray(F, s, p + 3 * L);
-      FloatVector v0 = FloatVector.broadcast(F, x[x0 + i]);
-      a00 = w0.fma(v0, a00);
-      a01 = w1.fma(v0, a01);
-      a02 = w2.fma(v0, a02);
-      a03 = w3.fma(v0, a03);
-      FloatVector v1 = FloatVector.broadcast(F, x[x0 + xs + i]);
-      a10 = w0.fma(v1, a10);
-      a11 = w1.fma(v1, a11);
-      a12 = w2.fma(v1, a12);
-      a13 = w3.fma(v1, a13);
-      FloatVector v2 = FloatVector.broadcast(F, x[x0 + 2 * xs + i]);
-      a20 = w0.fma(v2, a20);
-      a21 = w1.fma(v2, a21);
-      a22 = w2.fma(v2, a22);
-      a23 = w3.fma(v2, a23);
-      FloatVector v3 = FloatVector.broadcast(F, x[x0 + 3 * xs + i]);
-      a30 = w0.fma(v3, a30);
-      a31 = w1.fma(v3, a31);
-      a32 = w2.fma(v3, a32);
-      a33 = w3.fma(v3, a33);
-    }
-    a00.intoArray(acc, o0);
-    a01.intoArray(acc, o0 + L);
-    a02.intoArray(acc, o0 + 2 * L);
-    a03.intoArray(acc, o0 + 3 * L);
-    a10.intoArray(acc, o1);
-    a11.intoArray(acc, o1 + L);
-    a12.intoArray(acc, o1 + 2 * L);
-    a13.intoArray(acc, o1 + 3 * L);
-    a20.intoArray(acc, o2);
-    a21.intoArray(acc, o2 + L);
-    a22.intoArray(acc, o2 + 2 * L);
-    a23.intoArray(acc, o2 + 3 * L);
-    a30.intoArray(acc, o3);
-    a31.intoArray(acc, o3 + L);
-    a32.intoArray(acc, o3 + 2 * L);
-    a33.intoArray(acc, o3 + 3 * L);
-  }
-
-  /**
-   * {@link #floatTile} for Q8_0: per 32-block of the widened columns {@code [c0, c1)}, the 16 block
-   * sums from zero, then each added times its row's scale (from the panel at base) to its chain in
-   * acc, as {@link #q8x1} does.
+   * {@link Kernels#panelTile} for Q8_0: per 32-block of the widened columns {@code [c0, c1)}, the
+   * 16 block sums from zero, then each added times its row's scale (from the panel at base) to its
+   * chain in acc, as {@link #q8x1} does.
    */
   private static void q8Tile(
       MemorySegment w,
@@ -474,7 +403,7 @@ final class RowKernels {
     }
   }
 
-  /** {@link #floatTile} for 2 activation rows (8 accumulators: AVX2's 16 registers). */
+  /** {@link Kernels#panelTile} for 2 activation rows (8 accumulators: AVX2's 16 registers). */
   private static void floatTile2(
       float[] s, float[] x, int x0, int xs, int c0, int c1, float[] acc, int a, int as) {
     int o0 = a;
