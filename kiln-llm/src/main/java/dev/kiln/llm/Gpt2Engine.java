@@ -238,15 +238,17 @@ final class Gpt2Engine {
       long visible = 0;
       for (int t = 0; t < count; t++) {
         int p = rowPosition[t];
-        KvCache kv = rowCache[t];
-        // keys feature-major (feature j's positions at j * keyStride): attention's scores then
-        // read each feature's positions as vectors
-        float[] keys = kv.keys[l];
-        for (int j = 0, k = t * 3 * d + d; j < d; j++) {
-          keys[j * kv.keyStride + p] = qkv[k + j];
-        }
         System.arraycopy(qkv, t * 3 * d + 2 * d, rowCache[t].values[l], p * d, d);
         visible += p + 1;
+      }
+      // keys feature-major (feature j's positions at j * keyStride): attention's scores then read
+      // each feature's positions as vectors. Feature by feature over the rows, so that a prefill
+      // chunk's consecutive positions are written one after another.
+      for (int j = 0; j < d; j++) {
+        for (int t = 0; t < count; t++) {
+          KvCache kv = rowCache[t];
+          kv.keys[l][j * kv.keyStride + rowPosition[t]] = qkv[t * 3 * d + d + j];
+        }
       }
       stepRows = count;
       stepLayer = l;

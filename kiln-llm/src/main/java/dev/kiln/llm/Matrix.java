@@ -25,8 +25,8 @@ sealed interface Matrix permits Matrix.Conv1d, RowMatrix {
    * Columns {@code [from, to)} of {@code out[t] = x[t] @ W + bias (+ out[t] when accumulate)} for
    * rows {@code t < rows}; {@code x} is {@code [rows, inputs]}, {@code out} {@code [rows,
    * outputs]}, both dense; {@code scratch} is the calling worker's own, at least {@link
-   * Kernels#PANEL} floats; with {@code to - from} or more, a one-row product may use it for column
-   * sums.
+   * Kernels#PANEL} and {@link RowKernels#SCRATCH} floats; with {@code to - from} or more, a one-row
+   * Conv1D product may use it for column sums.
    */
   void multiply(
       float[] out,

@@ -5,11 +5,12 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * A row-major matrix {@code [rows, cols]} of weights in one of three {@link Format}s, usually a
- * view of a mapped GGUF file: as a linear layer its rows are the output features ({@code out[j] =
- * W_j . x + bias_j}, torch's {@code [out, in]}), and as the token embedding its rows are the
- * vocabulary (looked up by {@link #row}, and the tied head's dot products). Arithmetic is in {@link
- * RowKernels}, always with fp32 accumulation.
+ * A matrix {@code [rows, cols]} of weights in one of four {@link Format}s: as a linear layer its
+ * rows are the output features ({@code out[j] = W_j . x + bias_j}, torch's {@code [out, in]}), and
+ * as the token embedding its rows are the vocabulary (looked up by {@link #row}, and the tied
+ * head's products). F32, BF16 and Q8_0 are copies made at load in {@linkplain #P column panels};
+ * F32_ROWS is a view of a mapped file as it is. Arithmetic is in {@link RowKernels}, always with
+ * fp32 accumulation.
  */
 record RowMatrix(Format format, int rows, int cols, MemorySegment data) implements Matrix {
   /** How the weights are stored. */
