@@ -546,25 +546,6 @@ final class Kernels {
             (Float.floatToRawIntBits(t) - Float.floatToRawIntBits(ROUND) + 127) << 23);
   }
 
-  /** {@code a[ao..ao+n) · b[bo..bo+n)}. */
-  static float dot(float[] a, int ao, float[] b, int bo, int n) {
-    int i = 0;
-    float sum = 0f;
-    if (n >= LANES) {
-      FloatVector acc = FloatVector.zero(SPECIES);
-      for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
-        acc =
-            FloatVector.fromArray(SPECIES, a, ao + i)
-                .fma(FloatVector.fromArray(SPECIES, b, bo + i), acc);
-      }
-      sum = acc.reduceLanes(VectorOperators.ADD);
-    }
-    for (; i < n; i++) {
-      sum += a[ao + i] * b[bo + i];
-    }
-    return sum;
-  }
-
   /**
    * {@code out[o + i] = sum_p (w[p] * inv) v[v0 + p stride + i]} for {@code i < s}, positions
    * {@code p < n} added in order from zero: the same chains as {@link #axpy} per position onto a

@@ -332,15 +332,10 @@ class KernelsTest {
   }
 
   @Test
-  void dotAndAxpy_oddLength_equalScalar() {
+  void axpy_oddLength_equalsScalar() {
     int n = Kernels.LANES + 3;
     float[] a = random(n + 2);
     float[] b = random(n + 1);
-    double expected = 0;
-    for (int i = 0; i < n; i++) {
-      expected += (double) a[2 + i] * b[1 + i];
-    }
-    assertThat(Kernels.dot(a, 2, b, 1, n)).isCloseTo((float) expected, within(1e-4f));
     float[] y = a.clone();
     Kernels.axpy(y, 2, 0.5f, b, 1, n);
     for (int i = 0; i < n; i++) {
