@@ -333,12 +333,12 @@ final class Gpt2Engine {
       int t = pair / c.heads();
       int h = pair % c.heads();
       int q = t * 3 * d + h * s;
-      float[] k = rowCache[t].keys[stepLayer];
-      float[] v = rowCache[t].values[stepLayer];
-      int visible = rowPosition[t] + 1;
-      // scores_p = q . k_p / sqrt(s), L positions at a time (feature i's at k0 + i cap), each one
-      // chain of fused multiply-adds over the features in order; then a numerically stable softmax
       KvCache kv = rowCache[t];
+      float[] k = kv.keys[stepLayer];
+      float[] v = kv.values[stepLayer];
+      int visible = rowPosition[t] + 1;
+      // scores_p = q . k_p / sqrt(s), L positions at a time (feature i's at i keyStride), each one
+      // chain of fused multiply-adds over the features in order; then a numerically stable softmax
       float max =
           Kernels.scores(qkv, q, k, h * s * kv.keyStride, kv.keyStride, s, visible, scale, sc);
       float sum = Kernels.expShift(sc, visible, max);

@@ -237,10 +237,14 @@ final class Kernels {
     a33.intoArray(out, o3 + 3 * LANES);
   }
 
-  /** Starts the chains of {@code out[o, o + 4 * LANES)}: bias, plus the old value (residual). */
-  private static void start(float[] out, int o, float[] bias, int j, boolean accumulate) {
+  /**
+   * Starts the chains of {@code out[o, o + 4 * LANES)}: bias (zero when null), plus the old value
+   * (residual).
+   */
+  static void start(float[] out, int o, float[] bias, int j, boolean accumulate) {
     for (int k = 0; k < 4 * LANES; k += LANES) {
-      FloatVector b = FloatVector.fromArray(SPECIES, bias, j + k);
+      FloatVector b =
+          bias == null ? FloatVector.zero(SPECIES) : FloatVector.fromArray(SPECIES, bias, j + k);
       if (accumulate) {
         b = FloatVector.fromArray(SPECIES, out, o + k).add(b);
       }

@@ -95,7 +95,7 @@ final class RowKernels {
       int valid = Math.min(P, to - j);
       if (valid == P) {
         for (int t = 0; t < rows; t++) {
-          start(out, t * n + j, bias, j, accumulate);
+          Kernels.start(out, t * n + j, bias, j, accumulate); // P = 4 LANES
         }
         product(m, j / P, x, 0, rows, out, j, n, s);
       } else {
@@ -110,17 +110,6 @@ final class RowKernels {
           System.arraycopy(s, 0, out, o, valid);
         }
       }
-    }
-  }
-
-  /** Starts the chains of {@code out[o, o + P)}: bias (or zero), plus the old value. */
-  private static void start(float[] out, int o, float[] bias, int j, boolean accumulate) {
-    for (int k = 0; k < P; k += L) {
-      FloatVector b = bias == null ? FloatVector.zero(F) : FloatVector.fromArray(F, bias, j + k);
-      if (accumulate) {
-        b = FloatVector.fromArray(F, out, o + k).add(b);
-      }
-      b.intoArray(out, o + k);
     }
   }
 
