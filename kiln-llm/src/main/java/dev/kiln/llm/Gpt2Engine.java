@@ -101,11 +101,8 @@ final class Gpt2Engine {
     att = new float[r * d];
     hidden = new float[r * 4 * d];
     scores = new float[workers.count()][p];
-    // a one-row Conv1D product keeps its column sums here (the widest matrix is 4d wide, and at
-    // least a worker's share of it: all of it with one worker); the RowMatrix kernels their
-    // widened panels and the head's chains
-    scratch =
-        new float[workers.count()][Math.max(Math.max(Kernels.PANEL, 4 * d), RowKernels.SCRATCH)];
+    // each worker's own: the RowMatrix kernels' widened panels and the head's chains
+    scratch = new float[workers.count()][RowKernels.SCRATCH];
     positionRow = new float[d];
     rowCache = new KvCache[r];
     rowPosition = new int[r];

@@ -14,11 +14,11 @@ import java.util.Locale;
  * embedding.
  *
  * <p>{@link Precision} picks the weight format of the four linear layers of each block and of the
- * token embedding (so of the head): {@code auto} keeps what the file holds (safetensors F32 as
- * Conv1D {@code [in, out]}; GGUF F32 as stored, GGUF BF16 and Q8_0 repacked once at load into the
- * kernels' layouts, GGUF F16 rounded to BF16 once at load), {@code fp32}, {@code bf16} and {@code
- * q8_0} convert at load where the file differs (off the heap, into the model's arena; a safetensors
- * Conv1D weight is transposed to rows on the way).
+ * token embedding (so of the head): {@code auto} keeps what the file holds (safetensors F32 Conv1D
+ * {@code [in, out]} transposed into F32 panels; GGUF F32 as stored, GGUF BF16 and Q8_0 repacked
+ * once at load into the kernels' layouts, GGUF F16 rounded to BF16 once at load), {@code fp32},
+ * {@code bf16} and {@code q8_0} convert at load where the file differs (off the heap, into the
+ * model's arena).
  */
 final class Gpt2Weights {
   /** The {@code weights} model parameter. */
@@ -100,8 +100,10 @@ final class Gpt2Weights {
 
   /** The format of the head and block matrices, for logs and benchmarks. */
   String describe() {
-    Matrix m = blocks[0].fcWeight();
-    String block = m instanceof RowMatrix r ? r.format().toString() : "F32 (Conv1D)";
+    String block =
+        switch (blocks[0].fcWeight()) {
+          case RowMatrix m -> m.format().toString();
+        };
     return "blocks " + block + ", head " + tokenEmbedding.format();
   }
 
@@ -128,18 +130,26 @@ final class Gpt2Weights {
             return SafeTensors.toFloats(entry(tensor, n));
           }
 
-          /** A Conv1D weight [in, out]: as stored for fp32, else transposed into rows. */
-          Matrix linear(String tensor, int in, int out) {
+          /**
+           * A Conv1D weight [in, out], transposed into column panels: copied for fp32, else
+           * converted. The mapped pages read are then dropped from the process (the copy is what
+           * the engine reads), so the weights are resident once, not twice.
+           */
+          RowMatrix linear(String tensor, int in, int out) {
             var data = SafeTensors.asF32(entry(tensor, in, out), arena);
-            if (precision == Precision.AUTO || precision == Precision.FP32) {
-              return new Matrix.Conv1d(data, in, out);
+            RowMatrix m =
+                precision == Precision.AUTO || precision == Precision.FP32
+                    ? RowMatrix.fromConv1d(in, out, data, arena)
+                    : RowMatrix.convert(
+                        precision.format(),
+                        out,
+                        in,
+                        (r, col) -> data.getAtIndex(SafeTensors.F32, (long) col * out + r),
+                        arena);
+            if (data.isMapped()) {
+              data.unload();
             }
-            return RowMatrix.convert(
-                precision.format(),
-                out,
-                in,
-                (r, col) -> data.getAtIndex(SafeTensors.F32, (long) col * out + r),
-                arena);
+            return m;
           }
 
           RowMatrix rows(String tensor, int rows, int cols, RowMatrix.Format format) {

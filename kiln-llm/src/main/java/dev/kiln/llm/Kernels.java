@@ -1,241 +1,23 @@
 package dev.kiln.llm;
 
-import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The arithmetic of the engine, vectorised with the Vector API. Activations are float arrays on the
- * heap; weights are little-endian F32 segments of the mapped model file. Each kernel works on a
- * slice of its output so that {@link Workers} can split it; none allocates.
+ * The arithmetic of the engine, vectorised with the Vector API: the register tiles of the matrix
+ * products (over weights {@link RowKernels} has unpacked into a float panel), attention, softmax,
+ * layer norm and GELU. Activations are float arrays on the heap. Each kernel works on a slice of
+ * its output so that {@link Workers} can split it; none allocates.
  */
 final class Kernels {
   /** Static final, or the JIT cannot constant-fold the lane count (about 100x slower). */
   static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
 
   static final int LANES = SPECIES.length();
-  private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
   private Kernels() {}
-
-  /**
-   * Input features per pass of {@link #matmul}'s multi-row tiles: a block of 64 weight rows by 4
-   * column vectors is 16 KB, which stays in L1 while every row tile of the step reuses it.
-   */
-  static final int K_BLOCK = 64;
-
-  /**
-   * Up to this many rows (a decode step of up to 16 sequences), a Conv1D product reads the weights
-   * straight from the mapping ({@link #matvec} for one row, {@link #matrows} for more) rather than
-   * packing blocks into a panel ({@link #matmul}), whose copies cost more than they save when few
-   * rows reuse each block.
-   */
-  static final int MATVEC_ROWS = 16;
-
-  /** Floats of the per-worker scratch {@link #matmul} packs a block of weights into. */
-  static final int PANEL = K_BLOCK * 4 * LANES;
-
-  /**
-   * Columns {@code [colFrom, colTo)} of {@code out = x @ W + bias} (plus {@code out}'s old value
-   * when {@code accumulate}, which is how the residual additions are fused in) for {@code rows}
-   * rows of {@code x} at once. {@code W} is Conv1D-shaped {@code [in, outDim]}, so for each input
-   * feature i the kernel broadcasts x[t, i] and adds it times the contiguous row W[i, j..] into
-   * vector accumulators.
-   *
-   * <p>Every output element is the single chain {@code (old +) bias + x[t, 0] w[0, j] + x[t, 1]
-   * w[1, j] + ...} in order i, whichever loop computes it, so a row's result does not depend on how
-   * many rows run with it (batched steps equal single-stream ones, bit for bit). One to three rows
-   * (decode) stream the weights once per row in 1 x 4 vector steps. From four rows on, the columns
-   * are taken 4 vectors at a time and the input features in blocks of {@link #K_BLOCK}: the chains
-   * start in {@code out} (bias, plus the residual), and for each block every 4-row tile adds its
-   * share, so the block of weights is fetched from memory once and then read from L1 by all the
-   * tiles (the 3072-wide MLP matrices otherwise stream a 768 KB column block past L1 per tile). The
-   * block is first copied into {@code panel} ({@link #PANEL} floats, the worker's own): in the file
-   * its rows lie a multiple of 1 KB apart (3 or 12 KB), so they all fall into the same few L1 sets
-   * and evict each other; packed, they are 16 contiguous KB.
-   */
-  static void matmul(
-      float[] out,
-      float[] x,
-      int rows,
-      int in,
-      MemorySegment w,
-      float[] bias,
-      int outDim,
-      boolean accumulate,
-      int colFrom,
-      int colTo,
-      float[] panel) {
-    int j = colFrom;
-    for (; j + 4 * LANES <= colTo; j += 4 * LANES) {
-      if (rows < 4) {
-        for (int t = 0; t < rows; t++) {
-          start(out, t * outDim + j, bias, j, accumulate);
-          row1x4(out, x, t, in, w, outDim, j, 0, in);
-        }
-        continue;
-      }
-      for (int t = 0; t < rows; t++) {
-        start(out, t * outDim + j, bias, j, accumulate);
-      }
-      for (int k0 = 0; k0 < in; k0 += K_BLOCK) {
-        int k1 = Math.min(in, k0 + K_BLOCK);
-        for (int i = k0; i < k1; i++) {
-          long base = ((long) i * outDim + j) * Float.BYTES;
-          MemorySegment.copy(w, SafeTensors.F32, base, panel, (i - k0) * 4 * LANES, 4 * LANES);
-        }
-        int t = 0;
-        for (; t + 4 <= rows; t += 4) {
-          panelTile(out, t * outDim + j, outDim, x, t * in, in, panel, 0, k0, k1);
-        }
-        for (; t < rows; t++) {
-          row1x4(out, x, t, in, w, outDim, j, k0, k1);
-        }
-      }
-    }
-    for (; j + LANES <= colTo; j += LANES) {
-      for (int t = 0; t < rows; t++) {
-        int o = t * outDim + j;
-        FloatVector a = FloatVector.fromArray(SPECIES, bias, j);
-        if (accumulate) {
-          a = FloatVector.fromArray(SPECIES, out, o).add(a);
-        }
-        for (int i = 0; i < in; i++) {
-          long base = ((long) i * outDim + j) * Float.BYTES;
-          FloatVector xi = FloatVector.broadcast(SPECIES, x[t * in + i]);
-          a = FloatVector.fromMemorySegment(SPECIES, w, base, LE).fma(xi, a);
-        }
-        a.intoArray(out, o);
-      }
-    }
-    for (; j < colTo; j++) {
-      for (int t = 0; t < rows; t++) {
-        float a = accumulate ? out[t * outDim + j] + bias[j] : bias[j];
-        for (int i = 0; i < in; i++) {
-          a = Math.fma(x[t * in + i], w.getAtIndex(SafeTensors.F32, (long) i * outDim + j), a);
-        }
-        out[t * outDim + j] = a;
-      }
-    }
-  }
-
-  /**
-   * Columns {@code [colFrom, colTo)} of {@link #matmul} for a few rows (a decode step of 2 to
-   * {@link #MATVEC_ROWS} sequences): the same 4 x 4 register tiles over blocks of {@link #K_BLOCK}
-   * input features, but reading the weights straight from the segment instead of a packed panel.
-   * With few row tiles per block the copy costs more than the L1 conflicts it avoids (the tiles
-   * then find the block in L2), while each weight vector still feeds 4 rows from registers, so the
-   * weights come from memory once per step and there is no column-sum traffic ({@link #matvec}'s
-   * multi-row loop, 2x slower at 16 rows). Same chain per element as {@link #matmul}, so the result
-   * is bit-identical to it and to {@link #matvec}.
-   */
-  static void matrows(
-      float[] out,
-      float[] x,
-      int rows,
-      int in,
-      MemorySegment w,
-      float[] bias,
-      int outDim,
-      boolean accumulate,
-      int colFrom,
-      int colTo) {
-    int wide = colFrom + (colTo - colFrom) / (4 * LANES) * (4 * LANES);
-    for (int j = colFrom; j < wide; j += 4 * LANES) {
-      for (int t = 0; t < rows; t++) {
-        start(out, t * outDim + j, bias, j, accumulate);
-      }
-      for (int k0 = 0; k0 < in; k0 += K_BLOCK) {
-        int k1 = Math.min(in, k0 + K_BLOCK);
-        int t = 0;
-        for (; t + 4 <= rows; t += 4) {
-          tile4x4(out, x, t, in, w, outDim, j, k0, k1);
-        }
-        for (; t < rows; t++) {
-          row1x4(out, x, t, in, w, outDim, j, k0, k1);
-        }
-      }
-    }
-    if (wide < colTo) { // fewer than 4 vectors left: matmul's one-vector and scalar loops
-      matmul(out, x, rows, in, w, bias, outDim, accumulate, wide, colTo, null);
-    }
-  }
-
-  /** {@link #tile4x4} with the weights read from the segment, rows {@code outDim} floats apart. */
-  private static void tile4x4(
-      float[] out, float[] x, int t, int in, MemorySegment w, int outDim, int j, int k0, int k1) {
-    int o0 = t * outDim + j;
-    int o1 = o0 + outDim;
-    int o2 = o1 + outDim;
-    int o3 = o2 + outDim;
-    FloatVector a00 = FloatVector.fromArray(SPECIES, out, o0);
-    FloatVector a01 = FloatVector.fromArray(SPECIES, out, o0 + LANES);
-    FloatVector a02 = FloatVector.fromArray(SPECIES, out, o0 + 2 * LANES);
-    FloatVector a03 = FloatVector.fromArray(SPECIES, out, o0 + 3 * LANES);
-    FloatVector a10 = FloatVector.fromArray(SPECIES, out, o1);
-    FloatVector a11 = FloatVector.fromArray(SPECIES, out, o1 + LANES);
-    FloatVector a12 = FloatVector.fromArray(SPECIES, out, o1 + 2 * LANES);
-    FloatVector a13 = FloatVector.fromArray(SPECIES, out, o1 + 3 * LANES);
-    FloatVector a20 = FloatVector.fromArray(SPECIES, out, o2);
-    FloatVector a21 = FloatVector.fromArray(SPECIES, out, o2 + LANES);
-    FloatVector a22 = FloatVector.fromArray(SPECIES, out, o2 + 2 * LANES);
-    FloatVector a23 = FloatVector.fromArray(SPECIES, out, o2 + 3 * LANES);
-    FloatVector a30 = FloatVector.fromArray(SPECIES, out, o3);
-    FloatVector a31 = FloatVector.fromArray(SPECIES, out, o3 + LANES);
-    FloatVector a32 = FloatVector.fromArray(SPECIES, out, o3 + 2 * LANES);
-    FloatVector a33 = FloatVector.fromArray(SPECIES, out, o3 + 3 * LANES);
-    int x0 = t * in;
-    int x1 = x0 + in;
-    int x2 = x1 + in;
-    int x3 = x2 + in;
-    long stride = (long) outDim * Float.BYTES;
-    long base = ((long) k0 * outDim + j) * Float.BYTES;
-    for (int i = k0; i < k1; i++, base += stride) {
-      FloatVector w0 = FloatVector.fromMemorySegment(SPECIES, w, base, LE);
-      FloatVector w1 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 4L, LE);
-      FloatVector w2 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 8L, LE);
-      FloatVector w3 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 12L, LE);
-      FloatVector v0 = FloatVector.broadcast(SPECIES, x[x0 + i]);
-      a00 = w0.fma(v0, a00);
-      a01 = w1.fma(v0, a01);
-      a02 = w2.fma(v0, a02);
-      a03 = w3.fma(v0, a03);
-      FloatVector v1 = FloatVector.broadcast(SPECIES, x[x1 + i]);
-      a10 = w0.fma(v1, a10);
-      a11 = w1.fma(v1, a11);
-      a12 = w2.fma(v1, a12);
-      a13 = w3.fma(v1, a13);
-      FloatVector v2 = FloatVector.broadcast(SPECIES, x[x2 + i]);
-      a20 = w0.fma(v2, a20);
-      a21 = w1.fma(v2, a21);
-      a22 = w2.fma(v2, a22);
-      a23 = w3.fma(v2, a23);
-      FloatVector v3 = FloatVector.broadcast(SPECIES, x[x3 + i]);
-      a30 = w0.fma(v3, a30);
-      a31 = w1.fma(v3, a31);
-      a32 = w2.fma(v3, a32);
-      a33 = w3.fma(v3, a33);
-    }
-    a00.intoArray(out, o0);
-    a01.intoArray(out, o0 + LANES);
-    a02.intoArray(out, o0 + 2 * LANES);
-    a03.intoArray(out, o0 + 3 * LANES);
-    a10.intoArray(out, o1);
-    a11.intoArray(out, o1 + LANES);
-    a12.intoArray(out, o1 + 2 * LANES);
-    a13.intoArray(out, o1 + 3 * LANES);
-    a20.intoArray(out, o2);
-    a21.intoArray(out, o2 + LANES);
-    a22.intoArray(out, o2 + 2 * LANES);
-    a23.intoArray(out, o2 + 3 * LANES);
-    a30.intoArray(out, o3);
-    a31.intoArray(out, o3 + LANES);
-    a32.intoArray(out, o3 + 2 * LANES);
-    a33.intoArray(out, o3 + 3 * LANES);
-  }
 
   /**
    * Starts the chains of {@code out[o, o + 4 * LANES)}: bias (zero when null), plus the old value
@@ -250,30 +32,6 @@ final class Kernels {
       }
       b.intoArray(out, o + k);
     }
-  }
-
-  /** Row t, columns {@code [j, j + 4 * LANES)}: adds input features {@code [k0, k1)} to out. */
-  private static void row1x4(
-      float[] out, float[] x, int t, int in, MemorySegment w, int outDim, int j, int k0, int k1) {
-    int o = t * outDim + j;
-    FloatVector a0 = FloatVector.fromArray(SPECIES, out, o);
-    FloatVector a1 = FloatVector.fromArray(SPECIES, out, o + LANES);
-    FloatVector a2 = FloatVector.fromArray(SPECIES, out, o + 2 * LANES);
-    FloatVector a3 = FloatVector.fromArray(SPECIES, out, o + 3 * LANES);
-    int xr = t * in;
-    long stride = (long) outDim * Float.BYTES;
-    long base = ((long) k0 * outDim + j) * Float.BYTES;
-    for (int i = k0; i < k1; i++, base += stride) {
-      FloatVector xi = FloatVector.broadcast(SPECIES, x[xr + i]);
-      a0 = FloatVector.fromMemorySegment(SPECIES, w, base, LE).fma(xi, a0);
-      a1 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 4L, LE).fma(xi, a1);
-      a2 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 8L, LE).fma(xi, a2);
-      a3 = FloatVector.fromMemorySegment(SPECIES, w, base + LANES * 12L, LE).fma(xi, a3);
-    }
-    a0.intoArray(out, o);
-    a1.intoArray(out, o + LANES);
-    a2.intoArray(out, o + 2 * LANES);
-    a3.intoArray(out, o + 3 * LANES);
   }
 
   /**
@@ -364,65 +122,122 @@ final class Kernels {
   }
 
   /**
-   * Columns {@code [from, to)} of {@link #matmul} for one row {@code x [in]}: a decode step of one
-   * sequence. Instead of {@link #matmul}'s column blocks (256 bytes of each of the {@code in}
-   * weight rows, 3-12 KB apart, packed into a panel per block), it streams the weight rows whole,
-   * four at a time, and adds them into the column sums kept in {@code acc} ({@code to - from}
-   * floats at least). Each element is still {@link #matmul}'s chain: the bias (plus the old {@code
-   * out} when accumulating), then a fused multiply-add per input feature in order, so the result is
-   * bit-identical to it.
+   * {@link #panelTile} for AVX2's 16 vector registers: five activation rows by two column vectors
+   * (the vectors at {@code panel[p0..]}, each next feature 4 LANES on, so a panel's 4 vectors take
+   * two calls): ten accumulators, two weight vectors and a broadcast, all in registers. Per input
+   * feature 2 loads and 5 broadcasts feed 10 FMAs. {@link #panelTile}'s 16 accumulators spill on
+   * AVX2, and so does one of a six-row tile's twelve (BLIS' 6 x 16 shape: C2 keeps a third
+   * broadcast live and reloads an accumulator from the stack every feature). Same chains as every
+   * other kernel.
    */
-  static void matvec(
+  static void panelTile5(
       float[] out,
+      int o0,
+      int os,
       float[] x,
-      int in,
-      MemorySegment w,
-      float[] bias,
-      int outDim,
-      boolean accumulate,
-      int from,
-      int to,
-      float[] acc) {
-    int n = to - from;
-    int vec = n / LANES * LANES;
-    for (int j = 0; j < n; j++) {
-      acc[j] = accumulate ? out[from + j] + bias[from + j] : bias[from + j];
+      int x0,
+      int xs,
+      float[] panel,
+      int p0,
+      int k0,
+      int k1) {
+    int o1 = o0 + os;
+    int o2 = o1 + os;
+    int o3 = o2 + os;
+    int o4 = o3 + os;
+    FloatVector a00 = FloatVector.fromArray(SPECIES, out, o0);
+    FloatVector a01 = FloatVector.fromArray(SPECIES, out, o0 + LANES);
+    FloatVector a10 = FloatVector.fromArray(SPECIES, out, o1);
+    FloatVector a11 = FloatVector.fromArray(SPECIES, out, o1 + LANES);
+    FloatVector a20 = FloatVector.fromArray(SPECIES, out, o2);
+    FloatVector a21 = FloatVector.fromArray(SPECIES, out, o2 + LANES);
+    FloatVector a30 = FloatVector.fromArray(SPECIES, out, o3);
+    FloatVector a31 = FloatVector.fromArray(SPECIES, out, o3 + LANES);
+    FloatVector a40 = FloatVector.fromArray(SPECIES, out, o4);
+    FloatVector a41 = FloatVector.fromArray(SPECIES, out, o4 + LANES);
+    int x1 = x0 + xs;
+    int x2 = x1 + xs;
+    int x3 = x2 + xs;
+    int x4 = x3 + xs;
+    for (int i = k0, p = p0; i < k1; i++, p += 4 * LANES) {
+      FloatVector w0 = FloatVector.fromArray(SPECIES, panel, p);
+      FloatVector w1 = FloatVector.fromArray(SPECIES, panel, p + LANES);
+      FloatVector v = FloatVector.broadcast(SPECIES, x[x0 + i]);
+      a00 = w0.fma(v, a00);
+      a01 = w1.fma(v, a01);
+      v = FloatVector.broadcast(SPECIES, x[x1 + i]);
+      a10 = w0.fma(v, a10);
+      a11 = w1.fma(v, a11);
+      v = FloatVector.broadcast(SPECIES, x[x2 + i]);
+      a20 = w0.fma(v, a20);
+      a21 = w1.fma(v, a21);
+      v = FloatVector.broadcast(SPECIES, x[x3 + i]);
+      a30 = w0.fma(v, a30);
+      a31 = w1.fma(v, a31);
+      v = FloatVector.broadcast(SPECIES, x[x4 + i]);
+      a40 = w0.fma(v, a40);
+      a41 = w1.fma(v, a41);
     }
-    long stride = (long) outDim * Float.BYTES;
-    int i = 0;
-    for (; i + 4 <= in; i += 4) {
-      long base = ((long) i * outDim + from) * Float.BYTES;
-      FloatVector x0 = FloatVector.broadcast(SPECIES, x[i]);
-      FloatVector x1 = FloatVector.broadcast(SPECIES, x[i + 1]);
-      FloatVector x2 = FloatVector.broadcast(SPECIES, x[i + 2]);
-      FloatVector x3 = FloatVector.broadcast(SPECIES, x[i + 3]);
-      for (int j = 0; j < vec; j += LANES) {
-        long o = base + (long) j * Float.BYTES;
-        FloatVector a = FloatVector.fromArray(SPECIES, acc, j);
-        a = FloatVector.fromMemorySegment(SPECIES, w, o, LE).fma(x0, a);
-        a = FloatVector.fromMemorySegment(SPECIES, w, o + stride, LE).fma(x1, a);
-        a = FloatVector.fromMemorySegment(SPECIES, w, o + 2 * stride, LE).fma(x2, a);
-        a = FloatVector.fromMemorySegment(SPECIES, w, o + 3 * stride, LE).fma(x3, a);
-        a.intoArray(acc, j);
-      }
+    a00.intoArray(out, o0);
+    a01.intoArray(out, o0 + LANES);
+    a10.intoArray(out, o1);
+    a11.intoArray(out, o1 + LANES);
+    a20.intoArray(out, o2);
+    a21.intoArray(out, o2 + LANES);
+    a30.intoArray(out, o3);
+    a31.intoArray(out, o3 + LANES);
+    a40.intoArray(out, o4);
+    a41.intoArray(out, o4 + LANES);
+  }
+
+  /**
+   * {@link #panelTile} for 2 activation rows by 4 column vectors (8 accumulators: what is left
+   * after {@link #panelTile5} on AVX2).
+   */
+  static void panelTile2(
+      float[] out,
+      int o0,
+      int os,
+      float[] x,
+      int x0,
+      int xs,
+      float[] panel,
+      int p0,
+      int k0,
+      int k1) {
+    int o1 = o0 + os;
+    FloatVector a00 = FloatVector.fromArray(SPECIES, out, o0);
+    FloatVector a01 = FloatVector.fromArray(SPECIES, out, o0 + LANES);
+    FloatVector a02 = FloatVector.fromArray(SPECIES, out, o0 + 2 * LANES);
+    FloatVector a03 = FloatVector.fromArray(SPECIES, out, o0 + 3 * LANES);
+    FloatVector a10 = FloatVector.fromArray(SPECIES, out, o1);
+    FloatVector a11 = FloatVector.fromArray(SPECIES, out, o1 + LANES);
+    FloatVector a12 = FloatVector.fromArray(SPECIES, out, o1 + 2 * LANES);
+    FloatVector a13 = FloatVector.fromArray(SPECIES, out, o1 + 3 * LANES);
+    for (int i = k0, p = p0; i < k1; i++, p += 4 * LANES) {
+      FloatVector w0 = FloatVector.fromArray(SPECIES, panel, p);
+      FloatVector w1 = FloatVector.fromArray(SPECIES, panel, p + LANES);
+      FloatVector w2 = FloatVector.fromArray(SPECIES, panel, p + 2 * LANES);
+      FloatVector w3 = FloatVector.fromArray(SPECIES, panel, p + 3 * LANES);
+      FloatVector v0 = FloatVector.broadcast(SPECIES, x[x0 + i]);
+      a00 = w0.fma(v0, a00);
+      a01 = w1.fma(v0, a01);
+      a02 = w2.fma(v0, a02);
+      a03 = w3.fma(v0, a03);
+      FloatVector v1 = FloatVector.broadcast(SPECIES, x[x0 + xs + i]);
+      a10 = w0.fma(v1, a10);
+      a11 = w1.fma(v1, a11);
+      a12 = w2.fma(v1, a12);
+      a13 = w3.fma(v1, a13);
     }
-    for (; i < in; i++) {
-      long base = ((long) i * outDim + from) * Float.BYTES;
-      FloatVector xi = FloatVector.broadcast(SPECIES, x[i]);
-      for (int j = 0; j < vec; j += LANES) {
-        FloatVector.fromMemorySegment(SPECIES, w, base + (long) j * Float.BYTES, LE)
-            .fma(xi, FloatVector.fromArray(SPECIES, acc, j))
-            .intoArray(acc, j);
-      }
-    }
-    for (int j = vec; j < n; j++) {
-      float a = acc[j];
-      for (int k = 0; k < in; k++) {
-        a = Math.fma(x[k], w.getAtIndex(SafeTensors.F32, (long) k * outDim + from + j), a);
-      }
-      acc[j] = a;
-    }
-    System.arraycopy(acc, 0, out, from, n);
+    a00.intoArray(out, o0);
+    a01.intoArray(out, o0 + LANES);
+    a02.intoArray(out, o0 + 2 * LANES);
+    a03.intoArray(out, o0 + 3 * LANES);
+    a10.intoArray(out, o1);
+    a11.intoArray(out, o1 + LANES);
+    a12.intoArray(out, o1 + 2 * LANES);
+    a13.intoArray(out, o1 + 3 * LANES);
   }
 
   /**

@@ -93,7 +93,18 @@ final class RowKernels {
     int cols = m.cols();
     for (int j = from; j < to; j += P) {
       int valid = Math.min(P, to - j);
-      if (valid == P) {
+      if (rows == 1 && j + 2 * P <= to) { // a decode step: two panels, two memory streams
+        Kernels.start(out, j, bias, j, accumulate);
+        Kernels.start(out, j + P, bias, j + P, accumulate);
+        long base = j / P * m.panelBytes();
+        switch (m.format()) {
+          case F32 -> f32x2(m.data(), base, m.panelBytes(), x, cols, out, j);
+          case BF16 -> bf16x2(m.data(), base, m.panelBytes(), x, cols, out, j);
+          case Q8_0 -> q8x2(m.data(), base, m.panelBytes(), x, cols, out, j);
+          case F32_ROWS -> throw new AssertionError();
+        }
+        j += P;
+      } else if (valid == P) {
         for (int t = 0; t < rows; t++) {
           Kernels.start(out, t * n + j, bias, j, accumulate); // P = 4 LANES
         }
@@ -133,6 +144,18 @@ final class RowKernels {
       int c1 = Math.min(cols, c0 + KB);
       widen(f, w, base, c0, c1, s);
       int t = 0;
+      if (TOKENS == 2) { // AVX2: five rows by half a panel at a time first
+        for (; t + 5 <= rows; t += 5) {
+          for (int h = 0; h < P; h += 2 * L) {
+            if (f == RowMatrix.Format.Q8_0) {
+              q8Tile5(w, base, s, x, x0 + t * cols, cols, c0, c1, acc, a0 + t * as + h, as, h);
+            } else {
+              Kernels.panelTile5(
+                  acc, a0 + t * as + h, as, x, x0 + t * cols, cols, s, PANEL_AT + h, c0, c1);
+            }
+          }
+        }
+      }
       for (; t + TOKENS <= rows; t += TOKENS) {
         if (f == RowMatrix.Format.Q8_0 && TOKENS == 4) {
           q8Tile(w, base, s, x, x0 + t * cols, cols, c0, c1, acc, a0 + t * as, as);
@@ -141,7 +164,7 @@ final class RowKernels {
         } else if (TOKENS == 4) {
           Kernels.panelTile(acc, a0 + t * as, as, x, x0 + t * cols, cols, s, PANEL_AT, c0, c1);
         } else {
-          floatTile2(s, x, x0 + t * cols, cols, c0, c1, acc, a0 + t * as, as);
+          Kernels.panelTile2(acc, a0 + t * as, as, x, x0 + t * cols, cols, s, PANEL_AT, c0, c1);
         }
       }
       for (; t < rows; t++) {
@@ -231,6 +254,79 @@ final class RowKernels {
     a3.intoArray(acc, a + 3 * L);
   }
 
+  /**
+   * {@link #f32x1} over all columns of two adjacent panels (the second {@code pb} bytes on, its
+   * chains at {@code acc[a + P..]}) at once: the same chains, read as two memory streams. One
+   * sequential stream per core is limited by how far ahead the hardware prefetcher runs (6-7 GB/s
+   * on a Zen 3 core, about twice that with two).
+   */
+  private static void f32x2(
+      MemorySegment w, long base, long pb, float[] x, int cols, float[] acc, int a) {
+    FloatVector a0 = FloatVector.fromArray(F, acc, a);
+    FloatVector a1 = FloatVector.fromArray(F, acc, a + L);
+    FloatVector a2 = FloatVector.fromArray(F, acc, a + 2 * L);
+    FloatVector a3 = FloatVector.fromArray(F, acc, a + 3 * L);
+    FloatVector b0 = FloatVector.fromArray(F, acc, a + P);
+    FloatVector b1 = FloatVector.fromArray(F, acc, a + P + L);
+    FloatVector b2 = FloatVector.fromArray(F, acc, a + P + 2 * L);
+    FloatVector b3 = FloatVector.fromArray(F, acc, a + P + 3 * L);
+    for (int c = 0; c < cols; c++) {
+      long o = base + 4L * P * c;
+      long q = o + pb;
+      FloatVector v = FloatVector.broadcast(F, x[c]);
+      a0 = f32(w, o).fma(v, a0);
+      b0 = f32(w, q).fma(v, b0);
+      a1 = f32(w, o + 4L * L).fma(v, a1);
+      b1 = f32(w, q + 4L * L).fma(v, b1);
+      a2 = f32(w, o + 8L * L).fma(v, a2);
+      b2 = f32(w, q + 8L * L).fma(v, b2);
+      a3 = f32(w, o + 12L * L).fma(v, a3);
+      b3 = f32(w, q + 12L * L).fma(v, b3);
+    }
+    a0.intoArray(acc, a);
+    a1.intoArray(acc, a + L);
+    a2.intoArray(acc, a + 2 * L);
+    a3.intoArray(acc, a + 3 * L);
+    b0.intoArray(acc, a + P);
+    b1.intoArray(acc, a + P + L);
+    b2.intoArray(acc, a + P + 2 * L);
+    b3.intoArray(acc, a + P + 3 * L);
+  }
+
+  /** {@link #bf16x1} as {@link #f32x2}: two panels, two streams. */
+  private static void bf16x2(
+      MemorySegment w, long base, long pb, float[] x, int cols, float[] acc, int a) {
+    FloatVector a0 = FloatVector.fromArray(F, acc, a);
+    FloatVector a1 = FloatVector.fromArray(F, acc, a + L);
+    FloatVector a2 = FloatVector.fromArray(F, acc, a + 2 * L);
+    FloatVector a3 = FloatVector.fromArray(F, acc, a + 3 * L);
+    FloatVector b0 = FloatVector.fromArray(F, acc, a + P);
+    FloatVector b1 = FloatVector.fromArray(F, acc, a + P + L);
+    FloatVector b2 = FloatVector.fromArray(F, acc, a + P + 2 * L);
+    FloatVector b3 = FloatVector.fromArray(F, acc, a + P + 3 * L);
+    for (int c = 0; c < cols; c++) {
+      long o = base + 2L * P * c;
+      long q = o + pb;
+      FloatVector v = FloatVector.broadcast(F, x[c]);
+      a0 = bf16(w, o).fma(v, a0);
+      b0 = bf16(w, q).fma(v, b0);
+      a1 = bf16(w, o + 2L * L).fma(v, a1);
+      b1 = bf16(w, q + 2L * L).fma(v, b1);
+      a2 = bf16(w, o + 4L * L).fma(v, a2);
+      b2 = bf16(w, q + 4L * L).fma(v, b2);
+      a3 = bf16(w, o + 6L * L).fma(v, a3);
+      b3 = bf16(w, q + 6L * L).fma(v, b3);
+    }
+    a0.intoArray(acc, a);
+    a1.intoArray(acc, a + L);
+    a2.intoArray(acc, a + 2 * L);
+    a3.intoArray(acc, a + 3 * L);
+    b0.intoArray(acc, a + P);
+    b1.intoArray(acc, a + P + L);
+    b2.intoArray(acc, a + P + 2 * L);
+    b3.intoArray(acc, a + P + 3 * L);
+  }
+
   private static void bf16x1(
       MemorySegment w, long base, float[] x, int x0, int c0, int c1, float[] acc, int a) {
     FloatVector a0 = FloatVector.fromArray(F, acc, a);
@@ -283,6 +379,50 @@ final class RowKernels {
     a1.intoArray(acc, a + L);
     a2.intoArray(acc, a + 2 * L);
     a3.intoArray(acc, a + 3 * L);
+  }
+
+  /**
+   * {@link #q8x1} as {@link #f32x2}: two panels, two streams. The eight block sums stay in
+   * registers; the chains are in acc, each added to once per block.
+   */
+  private static void q8x2(
+      MemorySegment w, long base, long pb, float[] x, int cols, float[] acc, int a) {
+    FloatVector zero = FloatVector.zero(F);
+    for (int k = 0; k < cols / 32; k++) {
+      long blk = base + k * RowMatrix.Q8_PANEL_BLOCK;
+      long blk2 = blk + pb;
+      int c = 32 * k;
+      FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero;
+      FloatVector r0 = zero, r1 = zero, r2 = zero, r3 = zero;
+      for (int e = 0; e < 32; e++) {
+        long q = blk + (long) P * e;
+        long u = blk2 + (long) P * e;
+        FloatVector v = FloatVector.broadcast(F, x[c + e]);
+        p0 = i8(w, q).fma(v, p0);
+        r0 = i8(w, u).fma(v, r0);
+        p1 = i8(w, q + L).fma(v, p1);
+        r1 = i8(w, u + L).fma(v, r1);
+        p2 = i8(w, q + 2 * L).fma(v, p2);
+        r2 = i8(w, u + 2 * L).fma(v, r2);
+        p3 = i8(w, q + 3 * L).fma(v, p3);
+        r3 = i8(w, u + 3 * L).fma(v, r3);
+      }
+      long d = blk + 32L * P;
+      long d2 = blk2 + 32L * P;
+      p0.fma(f32(w, d), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
+      p1.fma(f32(w, d + 4L * L), FloatVector.fromArray(F, acc, a + L)).intoArray(acc, a + L);
+      p2.fma(f32(w, d + 8L * L), FloatVector.fromArray(F, acc, a + 2 * L))
+          .intoArray(acc, a + 2 * L);
+      p3.fma(f32(w, d + 12L * L), FloatVector.fromArray(F, acc, a + 3 * L))
+          .intoArray(acc, a + 3 * L);
+      int b = a + P;
+      r0.fma(f32(w, d2), FloatVector.fromArray(F, acc, b)).intoArray(acc, b);
+      r1.fma(f32(w, d2 + 4L * L), FloatVector.fromArray(F, acc, b + L)).intoArray(acc, b + L);
+      r2.fma(f32(w, d2 + 8L * L), FloatVector.fromArray(F, acc, b + 2 * L))
+          .intoArray(acc, b + 2 * L);
+      r3.fma(f32(w, d2 + 12L * L), FloatVector.fromArray(F, acc, b + 3 * L))
+          .intoArray(acc, b + 3 * L);
+    }
   }
 
   /** Columns {@code [c0, c1)} of the panel at base as floats (unscaled quants for Q8_0) in s. */
@@ -392,46 +532,73 @@ final class RowKernels {
     }
   }
 
-  /** {@link Kernels#panelTile} for 2 activation rows (8 accumulators: AVX2's 16 registers). */
-  private static void floatTile2(
-      float[] s, float[] x, int x0, int xs, int c0, int c1, float[] acc, int a, int as) {
-    int o0 = a;
-    int o1 = o0 + as;
-    FloatVector a00 = FloatVector.fromArray(F, acc, o0);
-    FloatVector a01 = FloatVector.fromArray(F, acc, o0 + L);
-    FloatVector a02 = FloatVector.fromArray(F, acc, o0 + 2 * L);
-    FloatVector a03 = FloatVector.fromArray(F, acc, o0 + 3 * L);
-    FloatVector a10 = FloatVector.fromArray(F, acc, o1);
-    FloatVector a11 = FloatVector.fromArray(F, acc, o1 + L);
-    FloatVector a12 = FloatVector.fromArray(F, acc, o1 + 2 * L);
-    FloatVector a13 = FloatVector.fromArray(F, acc, o1 + 3 * L);
-    for (int i = c0, p = PANEL_AT; i < c1; i++, p += P) {
-      FloatVector w0 = FloatVector.fromArray(F, s, p);
-      FloatVector w1 = FloatVector.fromArray(F, s, p + L);
-      FloatVector w2 = FloatVector.fromArray(F, s, p + 2 * L);
-      FloatVector w3 = FloatVector.fromArray(F, s, p + 3 * L);
-      FloatVector v0 = FloatVector.broadcast(F, x[x0 + i]);
-      a00 = w0.fma(v0, a00);
-      a01 = w1.fma(v0, a01);
-      a02 = w2.fma(v0, a02);
-      a03 = w3.fma(v0, a03);
-      FloatVector v1 = FloatVector.broadcast(F, x[x0 + xs + i]);
-      a10 = w0.fma(v1, a10);
-      a11 = w1.fma(v1, a11);
-      a12 = w2.fma(v1, a12);
-      a13 = w3.fma(v1, a13);
+  /**
+   * {@link #q8Tile} as {@link Kernels#panelTile5}: five activation rows by the two column vectors
+   * at {@code h} (0 or 2 L) of the panel, ten block sums.
+   */
+  private static void q8Tile5(
+      MemorySegment w,
+      long base,
+      float[] s,
+      float[] x,
+      int x0,
+      int xs,
+      int c0,
+      int c1,
+      float[] acc,
+      int a,
+      int as,
+      int h) {
+    FloatVector zero = FloatVector.zero(F);
+    int x1 = x0 + xs;
+    int x2 = x1 + xs;
+    int x3 = x2 + xs;
+    int x4 = x3 + xs;
+    for (int k = c0 / 32; k < c1 / 32; k++) {
+      FloatVector a00 = zero, a01 = zero, a10 = zero, a11 = zero, a20 = zero, a21 = zero;
+      FloatVector a30 = zero, a31 = zero, a40 = zero, a41 = zero;
+      int p = PANEL_AT + (32 * k - c0) * P + h;
+      for (int i = 32 * k; i < 32 * k + 32; i++, p += P) {
+        FloatVector w0 = FloatVector.fromArray(F, s, p);
+        FloatVector w1 = FloatVector.fromArray(F, s, p + L);
+        FloatVector v = FloatVector.broadcast(F, x[x0 + i]);
+        a00 = w0.fma(v, a00);
+        a01 = w1.fma(v, a01);
+        v = FloatVector.broadcast(F, x[x1 + i]);
+        a10 = w0.fma(v, a10);
+        a11 = w1.fma(v, a11);
+        v = FloatVector.broadcast(F, x[x2 + i]);
+        a20 = w0.fma(v, a20);
+        a21 = w1.fma(v, a21);
+        v = FloatVector.broadcast(F, x[x3 + i]);
+        a30 = w0.fma(v, a30);
+        a31 = w1.fma(v, a31);
+        v = FloatVector.broadcast(F, x[x4 + i]);
+        a40 = w0.fma(v, a40);
+        a41 = w1.fma(v, a41);
+      }
+      long d = base + k * RowMatrix.Q8_PANEL_BLOCK + 32L * P + 4L * h;
+      FloatVector d0 = f32(w, d);
+      FloatVector d1 = f32(w, d + 4L * L);
+      int o = a;
+      a00.fma(d0, FloatVector.fromArray(F, acc, o)).intoArray(acc, o);
+      a01.fma(d1, FloatVector.fromArray(F, acc, o + L)).intoArray(acc, o + L);
+      o += as;
+      a10.fma(d0, FloatVector.fromArray(F, acc, o)).intoArray(acc, o);
+      a11.fma(d1, FloatVector.fromArray(F, acc, o + L)).intoArray(acc, o + L);
+      o += as;
+      a20.fma(d0, FloatVector.fromArray(F, acc, o)).intoArray(acc, o);
+      a21.fma(d1, FloatVector.fromArray(F, acc, o + L)).intoArray(acc, o + L);
+      o += as;
+      a30.fma(d0, FloatVector.fromArray(F, acc, o)).intoArray(acc, o);
+      a31.fma(d1, FloatVector.fromArray(F, acc, o + L)).intoArray(acc, o + L);
+      o += as;
+      a40.fma(d0, FloatVector.fromArray(F, acc, o)).intoArray(acc, o);
+      a41.fma(d1, FloatVector.fromArray(F, acc, o + L)).intoArray(acc, o + L);
     }
-    a00.intoArray(acc, o0);
-    a01.intoArray(acc, o0 + L);
-    a02.intoArray(acc, o0 + 2 * L);
-    a03.intoArray(acc, o0 + 3 * L);
-    a10.intoArray(acc, o1);
-    a11.intoArray(acc, o1 + L);
-    a12.intoArray(acc, o1 + 2 * L);
-    a13.intoArray(acc, o1 + 3 * L);
   }
 
-  /** {@link #q8Tile} for 2 activation rows (8 accumulators: AVX2's 16 registers). */
+  /** {@link #q8Tile} for 2 activation rows, as {@link Kernels#panelTile2}. */
   private static void q8Tile2(
       MemorySegment w,
       long base,

@@ -318,6 +318,27 @@ record RowMatrix(Format format, int rows, int cols, MemorySegment data) implemen
     return new RowMatrix(format, rows, cols, out);
   }
 
+  /**
+   * Hugging Face's Conv1D weight {@code [in, out]} (little-endian F32, as a safetensors file stores
+   * it) as an {@link Format#F32} matrix {@code [out, in]} off the heap in {@code arena}: the same
+   * bits, transposed. In that layout a panel's column k is P adjacent floats of the source row k,
+   * so the repack is one copy per panel and column.
+   */
+  static RowMatrix fromConv1d(int in, int out, MemorySegment values, Arena arena) {
+    if (values.byteSize() != 4L * in * out) {
+      throw new IllegalArgumentException("Conv1D values of " + in + " x " + out);
+    }
+    MemorySegment dst = arena.allocate(Format.F32.bytes(out, in), 64);
+    for (int r0 = 0; r0 < out; r0 += P) {
+      int valid = Math.min(P, out - r0);
+      for (int k = 0; k < in; k++) {
+        MemorySegment.copy(
+            values, 4L * ((long) k * out + r0), dst, 4L * panelIndex(in, r0, k), 4L * valid);
+      }
+    }
+    return new RowMatrix(Format.F32, out, in, dst);
+  }
+
   /** Element {@code i} of a tensor of GGUF Q8_0 blocks. */
   static float q8Block(MemorySegment blocks, long i) {
     long block = i / 32 * Q8_BLOCK_BYTES;

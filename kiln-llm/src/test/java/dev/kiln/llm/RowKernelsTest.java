@@ -118,10 +118,20 @@ class RowKernelsTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"Q8_0, 12, 96", "Q8_0, 70, 64", "Q8_0, 8, 3072", "BF16, 70, 200", "F32, 130, 96"})
+  @CsvSource({
+    "Q8_0, 12, 96",
+    "Q8_0, 70, 64",
+    "Q8_0, 8, 3072",
+    "Q8_0, 200, 128",
+    "BF16, 70, 200",
+    "BF16, 200, 96",
+    "F32, 130, 96",
+    "F32, 300, 160"
+  })
   void multiply_batchOfTen_eachRowEqualsItAloneBitForBit(RowMatrix.Format format, int out, int in) {
-    // Two 4-row tiles and two single rows over panels widened to floats, against each row alone
-    // (the decode kernel, streaming the panel): the same chain per element, so the same bits.
+    // Over panels widened to floats, two 4-row tiles and two single rows (AVX-512), or two 5-row
+    // tiles over panel halves (AVX2), against each row alone (the decode kernel, streaming one
+    // panel or two side by side): the same chain per element, so the same bits.
     SplittableRandom r = new SplittableRandom(in * 1000 + out);
     float[] w = random(r, out * in);
     float[] x = random(r, 10 * in);
@@ -227,6 +237,28 @@ class RowKernelsTest {
       for (int i = 0; i < rows * cols; i++) {
         assertThat(m.get(i / cols, i % cols)).isEqualTo(w[i]);
       }
+      assertThat(m.data().asByteBuffer()).isEqualTo(converted.data().asByteBuffer());
+    }
+  }
+
+  @Test
+  void fromConv1d_huggingFaceInOutLayout_sameBitsAsConvertOfItsTranspose() {
+    // a partial last panel, and columns (inputs) past a vector: the transpose by panel copies
+    int in = 2 * RowKernels.L + 3;
+    int out = 2 * RowMatrix.P + 5;
+    SplittableRandom r = new SplittableRandom(9);
+    float[] conv = random(r, in * out); // [in, out], as safetensors stores GPT-2's Conv1D
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment values = arena.allocate(4L * in * out);
+      for (int i = 0; i < conv.length; i++) {
+        values.setAtIndex(SafeTensors.F32, i, conv[i]);
+      }
+      RowMatrix m = RowMatrix.fromConv1d(in, out, values, arena);
+      RowMatrix converted =
+          RowMatrix.convert(RowMatrix.Format.F32, out, in, (j, k) -> conv[k * out + j], arena);
+      assertThat(m.rows()).isEqualTo(out);
+      assertThat(m.cols()).isEqualTo(in);
+      assertThat(m.get(out - 1, 1)).isEqualTo(conv[out + out - 1]);
       assertThat(m.data().asByteBuffer()).isEqualTo(converted.data().asByteBuffer());
     }
   }

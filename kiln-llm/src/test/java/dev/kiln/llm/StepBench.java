@@ -8,7 +8,7 @@ import java.util.SplittableRandom;
  * A multi-row decode-step harness (not a test): times whole engine steps of {@code rows} decode
  * rows (each its own sequence at position {@code position}, all wanting logits), optionally with a
  * prefill chunk of {@code chunk} rows of one more sequence riding along, and then the parts of such
- * a step alone on the engine's two workers: the Conv1D products of each shape, the tied head, and
+ * a step alone on the engine's two workers: the linear layers of each shape, the tied head, and
  * attention is the rest. Run like {@link LlmBench}: {@code StepBench <modelDir> [position]
  * [rows...]}.
  */
@@ -112,8 +112,7 @@ final class StepBench {
       }
       // The parts alone, on two workers as in a step.
       try (Workers two = new Workers(2, "step-bench")) {
-        float[][] scratch =
-            new float[2][Math.max(Math.max(Kernels.PANEL, 4 * d), RowKernels.SCRATCH)];
+        float[][] scratch = new float[2][RowKernels.SCRATCH];
         int maxRows = 80;
         float[] x = new float[maxRows * 4 * d];
         for (int i = 0; i < x.length; i++) {
