@@ -20,12 +20,14 @@ import jdk.incubator.vector.VectorSpecies;
  * (bias, plus the old value when accumulating), then per column in order a fused multiply-add (F32,
  * BF16); for Q8_0, per 32-column block, the chain of the block's products from zero, added times
  * the block's scale. There are no lane sums to reduce, and the chain is the same whether one
- * activation row runs ({@link #x1} kernels, a decode step, streaming the panel from memory) or a
- * tile of 4 ({@link Kernels#panelTile}, {@link #q8Tile}: prefill and batched steps, 16
- * accumulators, each weight vector loaded once for 4 rows, each activation broadcast once for 4
- * vectors), so results do not depend on the batch, bit for bit. With 4 or more activation rows the
- * panel's columns are taken {@value #KB} at a time and widened to floats once into the worker's
- * scratch (16 KB with 16 lanes, in L1), where every tile of the step reads them.
+ * activation row runs (the {@code x1} kernels, a decode step, streaming the panel from memory; F32
+ * and BF16 two panels side by side, {@code x2}, as two memory streams) or a tile of several ({@link
+ * Kernels#panelTile}, {@link #q8Tile}: prefill and batched steps; 4 rows by 4 vectors with 32
+ * vector registers, 5 rows by half a panel then 2 by 4 with AVX2's 16; each weight vector loaded
+ * once for the tile's rows, each activation broadcast once for its vectors), so results do not
+ * depend on the batch, bit for bit. With {@link #TOKENS} or more activation rows the panel's
+ * columns are taken {@value #KB} at a time and widened to floats once into the worker's scratch (16
+ * KB with 16 lanes, in L1), where every tile of the step reads them.
  *
  * <p>{@link RowMatrix.Format#F32_ROWS} (the mapped safetensors embeddings, used as the tied head)
  * keeps the file's row-major layout: tiles of 4 weight rows dotted with 4 activation rows, the
@@ -93,15 +95,16 @@ final class RowKernels {
     int cols = m.cols();
     for (int j = from; j < to; j += P) {
       int valid = Math.min(P, to - j);
-      if (rows == 1 && j + 2 * P <= to) { // a decode step: two panels, two memory streams
+      if (rows == 1 && j + 2 * P <= to && m.format() != RowMatrix.Format.Q8_0) {
+        // a decode step: two panels, two memory streams (Q8_0 is bound by its int8 conversions
+        // instead, and ran 4% slower so on Zen 3)
         Kernels.start(out, j, bias, j, accumulate);
         Kernels.start(out, j + P, bias, j + P, accumulate);
         long base = j / P * m.panelBytes();
-        switch (m.format()) {
-          case F32 -> f32x2(m.data(), base, m.panelBytes(), x, cols, out, j);
-          case BF16 -> bf16x2(m.data(), base, m.panelBytes(), x, cols, out, j);
-          case Q8_0 -> q8x2(m.data(), base, m.panelBytes(), x, cols, out, j);
-          case F32_ROWS -> throw new AssertionError();
+        if (m.format() == RowMatrix.Format.F32) {
+          f32x2(m.data(), base, m.panelBytes(), x, cols, out, j);
+        } else {
+          bf16x2(m.data(), base, m.panelBytes(), x, cols, out, j);
         }
         j += P;
       } else if (valid == P) {
@@ -379,50 +382,6 @@ final class RowKernels {
     a1.intoArray(acc, a + L);
     a2.intoArray(acc, a + 2 * L);
     a3.intoArray(acc, a + 3 * L);
-  }
-
-  /**
-   * {@link #q8x1} as {@link #f32x2}: two panels, two streams. The eight block sums stay in
-   * registers; the chains are in acc, each added to once per block.
-   */
-  private static void q8x2(
-      MemorySegment w, long base, long pb, float[] x, int cols, float[] acc, int a) {
-    FloatVector zero = FloatVector.zero(F);
-    for (int k = 0; k < cols / 32; k++) {
-      long blk = base + k * RowMatrix.Q8_PANEL_BLOCK;
-      long blk2 = blk + pb;
-      int c = 32 * k;
-      FloatVector p0 = zero, p1 = zero, p2 = zero, p3 = zero;
-      FloatVector r0 = zero, r1 = zero, r2 = zero, r3 = zero;
-      for (int e = 0; e < 32; e++) {
-        long q = blk + (long) P * e;
-        long u = blk2 + (long) P * e;
-        FloatVector v = FloatVector.broadcast(F, x[c + e]);
-        p0 = i8(w, q).fma(v, p0);
-        r0 = i8(w, u).fma(v, r0);
-        p1 = i8(w, q + L).fma(v, p1);
-        r1 = i8(w, u + L).fma(v, r1);
-        p2 = i8(w, q + 2 * L).fma(v, p2);
-        r2 = i8(w, u + 2 * L).fma(v, r2);
-        p3 = i8(w, q + 3 * L).fma(v, p3);
-        r3 = i8(w, u + 3 * L).fma(v, r3);
-      }
-      long d = blk + 32L * P;
-      long d2 = blk2 + 32L * P;
-      p0.fma(f32(w, d), FloatVector.fromArray(F, acc, a)).intoArray(acc, a);
-      p1.fma(f32(w, d + 4L * L), FloatVector.fromArray(F, acc, a + L)).intoArray(acc, a + L);
-      p2.fma(f32(w, d + 8L * L), FloatVector.fromArray(F, acc, a + 2 * L))
-          .intoArray(acc, a + 2 * L);
-      p3.fma(f32(w, d + 12L * L), FloatVector.fromArray(F, acc, a + 3 * L))
-          .intoArray(acc, a + 3 * L);
-      int b = a + P;
-      r0.fma(f32(w, d2), FloatVector.fromArray(F, acc, b)).intoArray(acc, b);
-      r1.fma(f32(w, d2 + 4L * L), FloatVector.fromArray(F, acc, b + L)).intoArray(acc, b + L);
-      r2.fma(f32(w, d2 + 8L * L), FloatVector.fromArray(F, acc, b + 2 * L))
-          .intoArray(acc, b + 2 * L);
-      r3.fma(f32(w, d2 + 12L * L), FloatVector.fromArray(F, acc, b + 3 * L))
-          .intoArray(acc, b + 3 * L);
-    }
   }
 
   /** Columns {@code [c0, c1)} of the panel at base as floats (unscaled quants for Q8_0) in s. */
