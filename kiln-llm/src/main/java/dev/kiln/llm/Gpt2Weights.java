@@ -133,35 +133,54 @@ final class Gpt2Weights {
           /**
            * A Conv1D weight [in, out], transposed into column panels: copied for fp32, else
            * converted. The mapped pages read are then dropped from the process (the copy is what
-           * the engine reads), so the weights are resident once, not twice.
+           * the engine reads), so the weights are resident once, not twice; an F16 or BF16 tensor
+           * is widened into a scratch copy that is freed once converted.
            */
           RowMatrix linear(String tensor, int in, int out) {
-            var data = SafeTensors.asF32(entry(tensor, in, out), arena);
-            RowMatrix m =
-                precision == Precision.AUTO || precision == Precision.FP32
-                    ? RowMatrix.fromConv1d(in, out, data, arena)
-                    : RowMatrix.convert(
-                        precision.format(),
-                        out,
-                        in,
-                        (r, col) -> data.getAtIndex(SafeTensors.F32, (long) col * out + r),
-                        arena);
-            if (data.isMapped()) {
-              data.unload();
+            SafeTensors.Entry e = entry(tensor, in, out);
+            try (Arena scratch = Arena.ofConfined()) {
+              var data = SafeTensors.asF32(e, scratch);
+              RowMatrix m =
+                  precision == Precision.AUTO || precision == Precision.FP32
+                      ? RowMatrix.fromConv1d(in, out, data, arena)
+                      : RowMatrix.convert(
+                          precision.format(),
+                          out,
+                          in,
+                          (r, col) -> data.getAtIndex(SafeTensors.F32, (long) col * out + r),
+                          arena);
+              unloadIfMapped(e);
+              return m;
             }
-            return m;
           }
 
+          /**
+           * A [rows, cols] tensor as rows: F32 used in place (the mapping, or the widened F16 or
+           * BF16 values), any other format converted from a scratch copy, as {@link #linear}.
+           */
           RowMatrix rows(String tensor, int rows, int cols, RowMatrix.Format format) {
-            var f32 =
-                new RowMatrix(
-                    RowMatrix.Format.F32_ROWS,
-                    rows,
-                    cols,
-                    SafeTensors.asF32(entry(tensor, rows, cols), arena));
-            return format == RowMatrix.Format.F32
-                ? f32
-                : RowMatrix.convert(format, rows, cols, f32::get, arena);
+            SafeTensors.Entry e = entry(tensor, rows, cols);
+            if (format == RowMatrix.Format.F32) {
+              var values = SafeTensors.asF32(e, arena);
+              if (e.dtype() != SafeTensors.DType.F32) { // widened: the file's pages are done
+                unloadIfMapped(e);
+              }
+              return new RowMatrix(RowMatrix.Format.F32_ROWS, rows, cols, values);
+            }
+            try (Arena scratch = Arena.ofConfined()) {
+              var f32 =
+                  new RowMatrix(
+                      RowMatrix.Format.F32_ROWS, rows, cols, SafeTensors.asF32(e, scratch));
+              RowMatrix m = RowMatrix.convert(format, rows, cols, f32::get, arena);
+              unloadIfMapped(e);
+              return m;
+            }
+          }
+
+          void unloadIfMapped(SafeTensors.Entry e) {
+            if (e.data().isMapped()) {
+              e.data().unload();
+            }
           }
         };
     Block[] blocks = new Block[c.layers()];
