@@ -15,10 +15,9 @@ import java.util.Locale;
  *
  * <p>{@link Precision} picks the weight format of the four linear layers of each block and of the
  * token embedding (so of the head): {@code auto} keeps what the file holds (safetensors F32 Conv1D
- * {@code [in, out]} transposed into F32 panels; GGUF F32 as stored, GGUF BF16 and Q8_0 repacked
- * once at load into the kernels' layouts, GGUF F16 rounded to BF16 once at load), {@code fp32},
- * {@code bf16} and {@code q8_0} convert at load where the file differs (off the heap, into the
- * model's arena).
+ * {@code [in, out]} transposed into F32 panels; GGUF F32, BF16 and Q8_0 repacked once at load into
+ * the kernels' panels, GGUF F16 rounded to BF16 once at load), {@code fp32}, {@code bf16} and
+ * {@code q8_0} convert at load where the file differs (off the heap, into the model's arena).
  */
 final class Gpt2Weights {
   /** The {@code weights} model parameter. */
