@@ -3,6 +3,7 @@ package dev.kiln.llm;
 import dev.kiln.core.error.ErrorKind;
 import dev.kiln.core.error.KilnException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Locale;
 
@@ -106,6 +107,16 @@ final class Gpt2Weights {
     return "blocks " + block + ", head " + tokenEmbedding.format();
   }
 
+  /**
+   * Drops a mapped tensor's pages from the resident set once it has been copied or converted
+   * (madvise DONTNEED: they stay in the page cache); a segment off the heap is left alone.
+   */
+  private static void dropPages(MemorySegment tensor) {
+    if (tensor.isMapped()) {
+      tensor.unload();
+    }
+  }
+
   /** From a Hugging Face checkpoint, with or without the {@code transformer.} prefix. */
   static Gpt2Weights fromSafeTensors(
       SafeTensors file, Gpt2Config c, Precision precision, Arena arena) {
@@ -148,7 +159,7 @@ final class Gpt2Weights {
                           in,
                           (r, col) -> data.getAtIndex(SafeTensors.F32, (long) col * out + r),
                           arena);
-              unloadIfMapped(e);
+              dropPages(e.data());
               return m;
             }
           }
@@ -162,7 +173,7 @@ final class Gpt2Weights {
             if (format == RowMatrix.Format.F32) {
               var values = SafeTensors.asF32(e, arena);
               if (e.dtype() != SafeTensors.DType.F32) { // widened: the file's pages are done
-                unloadIfMapped(e);
+                dropPages(e.data());
               }
               return new RowMatrix(RowMatrix.Format.F32_ROWS, rows, cols, values);
             }
@@ -171,14 +182,8 @@ final class Gpt2Weights {
                   new RowMatrix(
                       RowMatrix.Format.F32_ROWS, rows, cols, SafeTensors.asF32(e, scratch));
               RowMatrix m = RowMatrix.convert(format, rows, cols, f32::get, arena);
-              unloadIfMapped(e);
+              dropPages(e.data());
               return m;
-            }
-          }
-
-          void unloadIfMapped(SafeTensors.Entry e) {
-            if (e.data().isMapped()) {
-              e.data().unload();
             }
           }
         };
@@ -282,11 +287,8 @@ final class Gpt2Weights {
                   }
                 };
             // every format is repacked or converted into the arena: the file's pages of this
-            // tensor are not read again, so they leave the resident set now (madvise DONTNEED:
-            // they stay in the page cache), one tensor at a time, so VmHWM does not hold both
-            if (t.data().isMapped()) {
-              t.data().unload();
-            }
+            // tensor leave the resident set now, one tensor at a time, so VmHWM never holds both
+            dropPages(t.data());
             if (p == Precision.AUTO || stored.format() == p.format()) {
               return stored;
             }

@@ -161,14 +161,9 @@ final class SafeTensors {
   static float read(Entry e, long i) {
     return switch (e.dtype()) {
       case F32 -> e.data().get(F32, i * 4);
-      case BF16 -> bf16ToFloat(e.data().get(U16, i * 2));
+      case BF16 -> Float.intBitsToFloat((e.data().get(U16, i * 2) & 0xffff) << 16);
       case F16 -> Float.float16ToFloat(e.data().get(U16, i * 2));
     };
-  }
-
-  /** A bfloat16's bits as the float they are the upper half of. */
-  static float bf16ToFloat(short bits) {
-    return Float.intBitsToFloat((bits & 0xffff) << 16);
   }
 
   /** A tensor's elements as floats on the heap: for the small vectors (biases, norms). */
@@ -189,16 +184,9 @@ final class SafeTensors {
       return e.data();
     }
     long n = e.elementCount(); // a product over the shape: not once per element
-    MemorySegment in = e.data();
     MemorySegment out = arena.allocate(n * 4, 64);
-    if (e.dtype() == DType.BF16) {
-      for (long i = 0; i < n; i++) {
-        out.set(F32, i * 4, bf16ToFloat(in.get(U16, i * 2)));
-      }
-    } else {
-      for (long i = 0; i < n; i++) {
-        out.set(F32, i * 4, Float.float16ToFloat(in.get(U16, i * 2)));
-      }
+    for (long i = 0; i < n; i++) {
+      out.set(F32, i * 4, read(e, i));
     }
     return out;
   }

@@ -33,7 +33,6 @@ final class RowKernelBench {
           RowMatrix.convert(
               f, rows, cols, (i, j) -> (float) ((i * 31 + j * 17) % 97 - 48) / 97f, arena);
       float[] y = new float[acts * rows];
-      float[] bias = new float[rows];
       float[] scratch = new float[RowKernels.SCRATCH];
       double[] rates = new double[7];
       for (int round = 0; round < rates.length; round++) {
@@ -43,7 +42,7 @@ final class RowKernelBench {
         long now;
         do {
           for (int k = 0; k < 16; k++) {
-            m.multiply(y, x, acts, bias, false, 0, rows, scratch);
+            m.multiply(y, x, acts, null, false, 0, rows, scratch);
           }
           n += 16;
           now = System.nanoTime();
