@@ -46,6 +46,7 @@ final class Gpt2Engine {
   // [workers][max(PANEL, 4d)]: kernel tiles, packed weights, column sums of a one-row step
   private final float[][] scratch;
   private final float[] positionRow; // [d] a position embedding row, dequantised
+  private final KvCache.Format kvFormat; // of the caches newCache makes
   private final KvCache[] rowCache; // [R] the cache each row belongs to
   private final int[] rowPosition; // [R] each row's position in its sequence
   // [maxLogits][vocab], a row made the first time a step wants it: at 200 KB a row (GPT-2), 16
@@ -78,15 +79,23 @@ final class Gpt2Engine {
   private final Workers.Task headTask = this::headSlice;
 
   Gpt2Engine(Gpt2Config config, Gpt2Weights weights, Workers workers) {
-    this(config, weights, workers, config.positions(), 1);
+    this(config, weights, workers, config.positions(), 1, KvCache.Format.F32);
   }
 
   /**
    * An engine whose steps hold at most {@code maxRows} rows and at most {@code maxLogits} segments
-   * that want logits; its buffers are sized for that, about {@code 40 * d} bytes a row.
+   * that want logits; its buffers are sized for that, about {@code 40 * d} bytes a row. Its caches
+   * ({@link #newCache}) store keys and values in {@code kvFormat}.
    */
-  Gpt2Engine(Gpt2Config config, Gpt2Weights weights, Workers workers, int maxRows, int maxLogits) {
+  Gpt2Engine(
+      Gpt2Config config,
+      Gpt2Weights weights,
+      Workers workers,
+      int maxRows,
+      int maxLogits,
+      KvCache.Format kvFormat) {
     this.c = config;
+    this.kvFormat = kvFormat;
     this.w = weights;
     this.workers = workers;
     int p = c.positions();
@@ -117,6 +126,15 @@ final class Gpt2Engine {
     return w;
   }
 
+  KvCache.Format kvFormat() {
+    return kvFormat;
+  }
+
+  /** A cache of {@code capacity} positions in this engine's KV format. */
+  KvCache newCache(int capacity) {
+    return new KvCache(c, capacity, kvFormat);
+  }
+
   /** Tokens already in {@link #forward}'s cache. */
   int length() {
     return own == null ? 0 : own.length;
@@ -135,7 +153,7 @@ final class Gpt2Engine {
    */
   float[] forward(int[] tokens, int from, int count) {
     if (own == null) {
-      own = new KvCache(c);
+      own = newCache(c.positions());
     }
     ownCaches[0] = own;
     ownTokens[0] = tokens;
@@ -235,7 +253,7 @@ final class Gpt2Engine {
       long visible = 0;
       for (int t = 0; t < count; t++) {
         int p = rowPosition[t];
-        System.arraycopy(qkv, t * 3 * d + 2 * d, rowCache[t].values[l], p * d, d);
+        rowCache[t].putValues(l, p, qkv, t * 3 * d + 2 * d, d);
         visible += p + 1;
       }
       // keys feature-major (feature j's positions at j * keyStride): attention's scores then read
@@ -243,8 +261,7 @@ final class Gpt2Engine {
       // chunk's consecutive positions are written one after another.
       for (int j = 0; j < d; j++) {
         for (int t = 0; t < count; t++) {
-          KvCache kv = rowCache[t];
-          kv.keys[l][j * kv.keyStride + rowPosition[t]] = qkv[t * 3 * d + d + j];
+          rowCache[t].putKey(l, j, rowPosition[t], qkv[t * 3 * d + d + j]);
         }
       }
       stepRows = count;
@@ -331,16 +348,19 @@ final class Gpt2Engine {
       int h = pair % c.heads();
       int q = t * 3 * d + h * s;
       KvCache kv = rowCache[t];
-      float[] k = kv.keys[stepLayer];
-      float[] v = kv.values[stepLayer];
       int visible = rowPosition[t] + 1;
+      // fp32 or bf16 (the other array null), widened as the kernels read them
+      float[] k = kv.keys == null ? null : kv.keys[stepLayer];
+      short[] k16 = kv.keys16 == null ? null : kv.keys16[stepLayer];
+      float[] v = kv.values == null ? null : kv.values[stepLayer];
+      short[] v16 = kv.values16 == null ? null : kv.values16[stepLayer];
       // scores_p = q . k_p / sqrt(s), L positions at a time (feature i's at i keyStride), each one
       // chain of fused multiply-adds over the features in order; then a numerically stable softmax
       float max =
-          Kernels.scores(qkv, q, k, h * s * kv.keyStride, kv.keyStride, s, visible, scale, sc);
+          Kernels.scores(qkv, q, k, k16, h * s * kv.keyStride, kv.keyStride, s, visible, scale, sc);
       float sum = Kernels.expShift(sc, visible, max);
       // o = sum_p softmax_p v_p
-      Kernels.weightedSum(att, t * d + h * s, sc, 1f / sum, v, h * s, d, visible, s);
+      Kernels.weightedSum(att, t * d + h * s, sc, 1f / sum, v, v16, h * s, d, visible, s);
     }
   }
 

@@ -121,12 +121,17 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
    * OutOfMemoryError instead of waiting for room (GPT-2 124M, {@code -Xmx64m}: 21 MB, 296
    * positions, where one full context would be 75 MB).
    */
-  static long defaultKvCacheBytes(Gpt2Config config, int maxSequences) {
-    return defaultKvCacheBytes(config, maxSequences, Runtime.getRuntime().maxMemory());
+  static long defaultKvCacheBytes(Gpt2Config config, int maxSequences, KvCache.Format format) {
+    return defaultKvCacheBytes(config, maxSequences, Runtime.getRuntime().maxMemory(), format);
   }
 
   static long defaultKvCacheBytes(Gpt2Config config, int maxSequences, long heapBytes) {
-    long full = KvCache.bytes(config);
+    return defaultKvCacheBytes(config, maxSequences, heapBytes, KvCache.Format.F32);
+  }
+
+  static long defaultKvCacheBytes(
+      Gpt2Config config, int maxSequences, long heapBytes, KvCache.Format format) {
+    long full = KvCache.bytes(config, format);
     long floor = Math.min(full, heapBytes / 3);
     return Math.min(maxSequences * full, Math.max(heapBytes / 4, floor));
   }
@@ -135,7 +140,7 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
    * Loads {@code weights} (a version directory, see {@link Gpt2Files}, or a {@code .gguf} file),
    * converting the matrices to {@code precision}; {@code tokenizerDir} null means the tokenizer
    * beside the weights or in the GGUF metadata. The KV budget is {@code kvCacheBytes} (0: {@link
-   * #defaultKvCacheBytes}).
+   * #defaultKvCacheBytes}), its keys and values stored as fp32.
    */
   static Gpt2Model load(
       Path weights,
@@ -145,24 +150,51 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
       int maxSequences,
       long kvCacheBytes,
       Gpt2Weights.Precision precision) {
+    return load(
+        weights,
+        tokenizerDir,
+        threads,
+        maxQueue,
+        maxSequences,
+        kvCacheBytes,
+        precision,
+        KvCache.Format.F32);
+  }
+
+  /**
+   * {@link #load(Path, Path, int, int, int, long, Gpt2Weights.Precision)}, keys and values stored
+   * in {@code kvFormat}.
+   */
+  static Gpt2Model load(
+      Path weights,
+      Path tokenizerDir,
+      int threads,
+      int maxQueue,
+      int maxSequences,
+      long kvCacheBytes,
+      Gpt2Weights.Precision precision,
+      KvCache.Format kvFormat) {
     Arena arena = Arena.ofShared();
     try {
       Gpt2Files.Loaded files = Gpt2Files.open(weights, tokenizerDir, precision, arena);
       Gpt2Config config = files.config();
       int sequences = maxSequences > 0 ? maxSequences : LlmRuntime.DEFAULT_MAX_SEQUENCES;
-      long kvBytes = kvCacheBytes > 0 ? kvCacheBytes : defaultKvCacheBytes(config, sequences);
-      long kvTokens = kvBytes / KvCache.bytesPerToken(config);
+      long kvBytes =
+          kvCacheBytes > 0 ? kvCacheBytes : defaultKvCacheBytes(config, sequences, kvFormat);
+      long perToken = KvCache.bytesPerToken(config, kvFormat);
+      long kvTokens = kvBytes / perToken;
       if (kvTokens < 1) {
         throw KilnException.of(
             ErrorKind.INTERNAL,
             "parameter %s=%d holds no position (%d bytes each)",
             LlmRuntime.KV_CACHE_BYTES,
             kvBytes,
-            KvCache.bytesPerToken(config));
+            perToken);
       }
       Workers workers = new Workers(threads, "kiln-llm");
       var engine =
-          new Gpt2Engine(config, files.weights(), workers, Scheduler.maxRows(sequences), sequences);
+          new Gpt2Engine(
+              config, files.weights(), workers, Scheduler.maxRows(sequences), sequences, kvFormat);
       return new Gpt2Model(
           arena, workers, files.tokenizer(), engine, sequences, maxQueue, kvTokens);
     } catch (RuntimeException e) {
@@ -226,7 +258,7 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
   @Override
   public Occupancy occupancy() {
     Scheduler.Occupancy o = scheduler.occupancy();
-    long perToken = KvCache.bytesPerToken(engine.config());
+    long perToken = KvCache.bytesPerToken(engine.config(), engine.kvFormat());
     return new Occupancy(
         o.running(), o.waiting(), o.kvReservedTokens() * perToken, o.kvBudgetTokens() * perToken);
   }

@@ -2,6 +2,7 @@ package dev.kiln.llm;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -248,16 +249,34 @@ final class Kernels {
    */
   static float scores(
       float[] qkv, int q0, float[] k, int k0, int stride, int s, int n, float scale, float[] sc) {
+    return scores(qkv, q0, k, null, k0, stride, s, n, scale, sc);
+  }
+
+  /**
+   * {@link #scores} over keys stored as floats in {@code k} or, when {@code k16} is not null, as
+   * bfloat16 bits in {@code k16}, widened as they are read (the same chains over the same values).
+   */
+  static float scores(
+      float[] qkv,
+      int q0,
+      float[] k,
+      short[] k16,
+      int k0,
+      int stride,
+      int s,
+      int n,
+      float scale,
+      float[] sc) {
     FloatVector vmax = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
     int p = 0;
     for (; p + 4 * LANES <= n; p += 4 * LANES) {
       FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
       for (int i = 0, o = k0 + p; i < s; i++, o += stride) {
         FloatVector qi = FloatVector.broadcast(SPECIES, qkv[q0 + i]);
-        a0 = FloatVector.fromArray(SPECIES, k, o).fma(qi, a0);
-        a1 = FloatVector.fromArray(SPECIES, k, o + LANES).fma(qi, a1);
-        a2 = FloatVector.fromArray(SPECIES, k, o + 2 * LANES).fma(qi, a2);
-        a3 = FloatVector.fromArray(SPECIES, k, o + 3 * LANES).fma(qi, a3);
+        a0 = kv(k, k16, o).fma(qi, a0);
+        a1 = kv(k, k16, o + LANES).fma(qi, a1);
+        a2 = kv(k, k16, o + 2 * LANES).fma(qi, a2);
+        a3 = kv(k, k16, o + 3 * LANES).fma(qi, a3);
       }
       a0 = a0.mul(scale);
       a1 = a1.mul(scale);
@@ -272,9 +291,7 @@ final class Kernels {
     for (; p + LANES <= n; p += LANES) {
       FloatVector a = FloatVector.zero(SPECIES);
       for (int i = 0, o = k0 + p; i < s; i++, o += stride) {
-        a =
-            FloatVector.fromArray(SPECIES, k, o)
-                .fma(FloatVector.broadcast(SPECIES, qkv[q0 + i]), a);
+        a = kv(k, k16, o).fma(FloatVector.broadcast(SPECIES, qkv[q0 + i]), a);
       }
       a = a.mul(scale);
       a.intoArray(sc, p);
@@ -284,7 +301,7 @@ final class Kernels {
     for (; p < n; p++) {
       float a = 0f;
       for (int i = 0, o = k0 + p; i < s; i++, o += stride) {
-        a = Math.fma(k[o], qkv[q0 + i], a);
+        a = Math.fma(kv1(k, k16, o), qkv[q0 + i], a);
       }
       sc[p] = a * scale;
       max = Math.max(max, sc[p]);
@@ -373,10 +390,41 @@ final class Kernels {
    */
   static void weightedSum(
       float[] out, int o, float[] w, float inv, float[] v, int v0, int stride, int n, int s) {
+    weightedSum(out, o, w, inv, v, null, v0, stride, n, s);
+  }
+
+  /**
+   * {@link #weightedSum} over values stored as floats in {@code v} or, when {@code v16} is not
+   * null, as bfloat16 bits in {@code v16}, widened as they are read.
+   */
+  static void weightedSum(
+      float[] out,
+      int o,
+      float[] w,
+      float inv,
+      float[] v,
+      short[] v16,
+      int v0,
+      int stride,
+      int n,
+      int s) {
     if (s % (4 * LANES) != 0) {
       java.util.Arrays.fill(out, o, o + s, 0f);
       for (int p = 0; p < n; p++) {
-        axpy(out, o, w[p] * inv, v, v0 + p * stride, s);
+        float a = w[p] * inv;
+        int at = v0 + p * stride;
+        int i = 0;
+        if (s >= LANES) {
+          FloatVector va = FloatVector.broadcast(SPECIES, a);
+          for (int bound = SPECIES.loopBound(s); i < bound; i += LANES) {
+            kv(v, v16, at + i)
+                .fma(va, FloatVector.fromArray(SPECIES, out, o + i))
+                .intoArray(out, o + i);
+          }
+        }
+        for (; i < s; i++) {
+          out[o + i] += a * kv1(v, v16, at + i);
+        }
       }
       return;
     }
@@ -384,16 +432,37 @@ final class Kernels {
       FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
       for (int p = 0, at = v0 + c; p < n; p++, at += stride) {
         FloatVector wp = FloatVector.broadcast(SPECIES, w[p] * inv);
-        a0 = FloatVector.fromArray(SPECIES, v, at).fma(wp, a0);
-        a1 = FloatVector.fromArray(SPECIES, v, at + LANES).fma(wp, a1);
-        a2 = FloatVector.fromArray(SPECIES, v, at + 2 * LANES).fma(wp, a2);
-        a3 = FloatVector.fromArray(SPECIES, v, at + 3 * LANES).fma(wp, a3);
+        a0 = kv(v, v16, at).fma(wp, a0);
+        a1 = kv(v, v16, at + LANES).fma(wp, a1);
+        a2 = kv(v, v16, at + 2 * LANES).fma(wp, a2);
+        a3 = kv(v, v16, at + 3 * LANES).fma(wp, a3);
       }
       a0.intoArray(out, o + c);
       a1.intoArray(out, o + c + LANES);
       a2.intoArray(out, o + c + 2 * LANES);
       a3.intoArray(out, o + c + 3 * LANES);
     }
+  }
+
+  /**
+   * {@code LANES} cached keys or values at {@code o}: from {@code f}, or when {@code h} is not null
+   * bfloat16 bits from {@code h} widened exactly (a shift). Callers pass the same one of the two
+   * for a whole loop, so the JIT unswitches the loop on it.
+   */
+  private static FloatVector kv(float[] f, short[] h, int o) {
+    if (h == null) {
+      return FloatVector.fromArray(SPECIES, f, o);
+    }
+    return ((IntVector)
+            ShortVector.fromArray(RowKernels.S, h, o)
+                .convertShape(VectorOperators.S2I, RowKernels.I, 0))
+        .lanewise(VectorOperators.LSHL, 16)
+        .reinterpretAsFloats();
+  }
+
+  /** One element of {@link #kv}. */
+  private static float kv1(float[] f, short[] h, int o) {
+    return h == null ? f[o] : Float.intBitsToFloat(h[o] << 16);
   }
 
   /** {@code y[yo..yo+n) += alpha * x[xo..xo+n)}. */

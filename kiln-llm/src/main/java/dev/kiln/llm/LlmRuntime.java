@@ -19,7 +19,9 @@ import java.nio.file.Path;
  * its own KV cache; default {@value #DEFAULT_MAX_SEQUENCES}); {@code kv-cache-bytes} (the KV budget
  * all running sequences share, each reserving its prompt plus max_tokens; default a full context
  * per sequence but at most a quarter of the heap, and at least one context or a third of the heap,
- * whichever is smaller); {@code max-queue} (requests that may wait for admission, default {@value
+ * whichever is smaller); {@code kv-cache-dtype} (f32, the default, or bf16: how keys and values are
+ * stored, see {@link KvCache.Format}; bf16 halves the bytes per position, so the same budget holds
+ * twice the positions); {@code max-queue} (requests that may wait for admission, default {@value
  * #DEFAULT_MAX_QUEUE}; beyond it requests are refused with OVERLOADED); {@code weights} (auto,
  * fp32, bf16 or q8_0: the matrices' format, converted at load when the file differs; see {@link
  * Gpt2Weights}). A directory may hold model.gguf instead of the Hugging Face files.
@@ -33,6 +35,7 @@ public final class LlmRuntime implements ModelRuntime {
   static final String MAX_QUEUE = "max-queue";
   static final String MAX_SEQUENCES = "max-sequences";
   static final String KV_CACHE_BYTES = "kv-cache-bytes";
+  static final String KV_CACHE_DTYPE = "kv-cache-dtype";
   static final String WEIGHTS = "weights";
   static final int DEFAULT_MAX_QUEUE = 64;
   static final int DEFAULT_MAX_SEQUENCES = 16;
@@ -70,7 +73,8 @@ public final class LlmRuntime implements ModelRuntime {
         maxQueue,
         maxSequences,
         kvCacheBytes,
-        Gpt2Weights.Precision.parse(source.parameters().get(WEIGHTS)));
+        Gpt2Weights.Precision.parse(source.parameters().get(WEIGHTS)),
+        KvCache.Format.parse(source.parameters().get(KV_CACHE_DTYPE)));
   }
 
   /** {@code kv-cache-bytes}: a positive integer, optionally with a KB/MB/GB (1024-based) suffix. */

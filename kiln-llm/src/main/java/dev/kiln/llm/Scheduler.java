@@ -595,7 +595,7 @@ final class Scheduler implements AutoCloseable {
       KvCache dropped = free.removeLast();
       freeTokens -= dropped.capacity;
     }
-    KvCache c = new KvCache(config, capacity);
+    KvCache c = engine.newCache(capacity);
     reservedTokens += capacity;
     return c;
   }

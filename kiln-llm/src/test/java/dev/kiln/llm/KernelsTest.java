@@ -89,6 +89,75 @@ class KernelsTest {
     }
   }
 
+  /** Rounds a to bfloat16 bits and returns them, leaving a holding their exact float value. */
+  private static short[] toBf16(float[] a) {
+    short[] h = new short[a.length];
+    for (int i = 0; i < a.length; i++) {
+      h[i] = RowMatrix.toBf16(a[i]);
+      a[i] = Float.intBitsToFloat(h[i] << 16);
+    }
+    return h;
+  }
+
+  @ParameterizedTest
+  @CsvSource({"64, 1", "64, 37", "24, 5", "16, 70"})
+  void weightedSum_bf16Values_bitIdenticalToFloatsOfTheSameValues(int s, int n) {
+    int stride = 3 * s + 1;
+    Random r = new Random(s * 100 + n);
+    float[] w = new float[n];
+    for (int p = 0; p < n; p++) {
+      w[p] = r.nextFloat();
+    }
+    float[] v = new float[n * stride + s];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = r.nextFloat() - 0.5f;
+    }
+    short[] v16 = toBf16(v);
+    float[] out = new float[s + 2];
+    Kernels.weightedSum(out, 2, w, 0.3f, null, v16, 1, stride, n, s);
+    float[] expected = new float[s + 2];
+    Kernels.weightedSum(expected, 2, w, 0.3f, v, 1, stride, n, s);
+    assertThat(out).containsExactly(expected);
+  }
+
+  @Test
+  void scores_bf16Keys_bitIdenticalToFloatsOfTheSameValues() {
+    int stride = 5 * Kernels.LANES + 3;
+    Random r = new Random(5);
+    for (int s : new int[] {16, 64}) {
+      float[] q = new float[s];
+      for (int i = 0; i < s; i++) {
+        q[i] = r.nextFloat() - 0.5f;
+      }
+      float[] k = new float[s * stride];
+      for (int i = 0; i < k.length; i++) {
+        k[i] = r.nextFloat() - 0.5f;
+      }
+      short[] k16 = toBf16(k);
+      for (int n : new int[] {1, Kernels.LANES, 4 * Kernels.LANES + 1, stride}) {
+        float[] sc = new float[stride];
+        float[] expected = new float[stride];
+        float max = Kernels.scores(q, 0, null, k16, 0, stride, s, n, 0.125f, sc);
+        float expectedMax = Kernels.scores(q, 0, k, 0, stride, s, n, 0.125f, expected);
+        assertThat(sc).as("s %d, n %d", s, n).containsExactly(expected);
+        assertThat(max).isEqualTo(expectedMax);
+      }
+    }
+  }
+
+  @Test
+  void kvCache_bf16_storesRoundedBitsAndHalvesTheBytes() {
+    Gpt2Config c = new Gpt2Config(2, 4, 64, 128, 50257, 1e-5f);
+    KvCache kv = new KvCache(c, 4, KvCache.Format.BF16);
+    float[] row = random(c.embedding());
+    kv.putValues(1, 3, row, 0, c.embedding());
+    kv.putKey(1, 5, 2, 1.00390625f); // 1 + 2^-8: a tie between bf16 neighbours, rounds to even
+    assertThat(kv.values16[1][3 * c.embedding() + 7]).isEqualTo(RowMatrix.toBf16(row[7]));
+    assertThat(kv.keys16[1][5 * kv.keyStride + 2]).isEqualTo((short) 0x3f80);
+    assertThat(KvCache.bytesPerToken(c, KvCache.Format.BF16) * 2)
+        .isEqualTo(KvCache.bytesPerToken(c, KvCache.Format.F32));
+  }
+
   @Test
   void gelu_vectorOddLength_equalsDoubleFormula() {
     int n = 5 * Kernels.LANES + 7;

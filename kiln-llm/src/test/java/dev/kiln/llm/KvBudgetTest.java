@@ -116,6 +116,30 @@ class KvBudgetTest {
   }
 
   @Test
+  void load_bf16KvCache_sameBytesHoldTwiceThePositions() {
+    try (Gpt2Model bf16 =
+        Gpt2Model.load(
+            Fixtures.tinyModelDir(),
+            Fixtures.tokenizerDir(),
+            1,
+            1,
+            4,
+            BUDGET_POSITIONS * 1024,
+            Gpt2Weights.Precision.AUTO,
+            KvCache.Format.BF16)) {
+      assertThat(bf16.scheduler().occupancy().kvBudgetTokens()).isEqualTo(2 * BUDGET_POSITIONS);
+      assertThat(bf16.occupancy().kvBudgetBytes()).isEqualTo(BUDGET_POSITIONS * 1024);
+    }
+    assertThat(model.scheduler().occupancy().kvBudgetTokens()).isEqualTo(BUDGET_POSITIONS);
+  }
+
+  @Test
+  void defaultKvCacheBytes_bf16_aFullContextIsHalfTheBytes() {
+    assertThat(Gpt2Model.defaultKvCacheBytes(GPT2, 2, 1024 * MB, KvCache.Format.BF16))
+        .isEqualTo(KvCache.bytes(GPT2));
+  }
+
+  @Test
   void generate_reservationOverTheWholeBudget_isRefusedAtOnceNamingIt() {
     int need = prompt.length + 100 - 1;
     assertThatThrownBy(

@@ -18,7 +18,8 @@ final class LlmBench {
 
   public static void main(String[] args) throws Exception {
     if (args[0].equals("bandwidth")) {
-      bandwidth();
+      // an optional size in MiB (default 1024): under the L3's size it measures the L3
+      bandwidth(args.length > 1 ? Integer.parseInt(args[1]) : 1024);
       return;
     }
     Path model = Path.of(args[0]);
@@ -27,7 +28,9 @@ final class LlmBench {
     int decode = args.length > 3 ? Integer.parseInt(args[3]) : 64;
     boolean decodeOnly = args.length > 4 && args[4].equals("decode-only");
     long t0 = System.nanoTime();
-    try (Gpt2Model m = Gpt2Model.load(model, null, threads, 4, 1, precision)) {
+    // -Dllmbench.kv=bf16: keys and values stored as bf16 (the model parameter kv-cache-dtype)
+    var kv = KvCache.Format.parse(System.getProperty("llmbench.kv"));
+    try (Gpt2Model m = Gpt2Model.load(model, null, threads, 4, 1, 0, precision, kv)) {
       System.out.printf(
           "load %.0f ms, %s, %.1f MB of weights per token%n",
           (System.nanoTime() - t0) / 1e6,
@@ -67,8 +70,8 @@ final class LlmBench {
 
   private static volatile float sink;
 
-  private static void bandwidth() throws Exception {
-    int n = 1 << 28; // 1 GiB of floats, far past the 300 MB L3
+  private static void bandwidth(int mib) throws Exception {
+    int n = mib << 18; // floats: 1 GiB by default, past the L3 of the boxes seen so far
     float[][] halves = {new float[n / 2], new float[n / 2]};
     for (float[] h : halves) {
       Arrays.fill(h, 1f);

@@ -1,10 +1,12 @@
 package dev.kiln.llm;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.kiln.core.config.KilnConfig;
 import dev.kiln.core.error.ErrorKind;
+import dev.kiln.core.error.KilnException;
 import dev.kiln.core.model.DataType;
 import dev.kiln.core.model.InferenceRequest;
 import dev.kiln.core.model.InferenceResult;
@@ -111,5 +113,26 @@ class LlmRuntimeTest {
           .isEqualTo(DataType.BYTES);
       assertThat(model.signature().output("text_output").orElseThrow().shape()).containsExactly(-1);
     }
+  }
+
+  @Test
+  void load_kvCacheDtypeBf16_cachesAreBf16(@TempDir Path dir) throws IOException {
+    var source =
+        new ModelSource(
+            "tiny", 1, versionDir(dir), Map.of("kv-cache-dtype", "bf16"), KilnConfig.defaults());
+    try (LoadedModel model = new LlmRuntime().load(source)) {
+      assertThat(((Gpt2Model) model).engine().kvFormat()).isEqualTo(KvCache.Format.BF16);
+    }
+  }
+
+  @Test
+  void load_kvCacheDtypeUnknown_failsNamingTheParameter(@TempDir Path dir) throws IOException {
+    var source =
+        new ModelSource(
+            "tiny", 1, versionDir(dir), Map.of("kv-cache-dtype", "fp8"), KilnConfig.defaults());
+    assertThatThrownBy(() -> new LlmRuntime().load(source))
+        .isInstanceOf(KilnException.class)
+        .hasMessageContaining("kv-cache-dtype")
+        .hasMessageContaining("fp8");
   }
 }

@@ -189,6 +189,26 @@ class SchedulerTest {
 
   @Test
   void step_threeSequencesTogether_logitsBitIdenticalToEachAlone() {
+    assertThreeTogetherEqualAlone(model);
+  }
+
+  @Test
+  void step_threeBf16CachedSequencesTogether_logitsBitIdenticalToEachAlone() {
+    try (Gpt2Model bf16 =
+        Gpt2Model.load(
+            Fixtures.tinyModelDir(),
+            Fixtures.tokenizerDir(),
+            2,
+            4,
+            4,
+            0,
+            Gpt2Weights.Precision.AUTO,
+            KvCache.Format.BF16)) {
+      assertThreeTogetherEqualAlone(bf16);
+    }
+  }
+
+  private static void assertThreeTogetherEqualAlone(Gpt2Model model) {
     Gpt2Engine engine = model.engine();
     int[][] p = {prompts.get(0), prompts.get(3), prompts.get(5)};
     float[][] alone = new float[3][];
@@ -197,7 +217,8 @@ class SchedulerTest {
       alone[i] = engine.forward(p[i], 0, p[i].length).clone();
     }
     Gpt2Config c = model.config();
-    KvCache[] caches = {new KvCache(c), new KvCache(c), new KvCache(c)};
+    int n = c.positions();
+    KvCache[] caches = {engine.newCache(n), engine.newCache(n), engine.newCache(n)};
     engine.step(
         3,
         caches,

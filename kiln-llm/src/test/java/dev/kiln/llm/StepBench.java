@@ -25,7 +25,9 @@ final class StepBench {
         rowCounts[i - 2] = Integer.parseInt(args[i]);
       }
     }
-    try (Gpt2Model m = Gpt2Model.load(model, null, 2, 4, 16)) {
+    // -Dllmbench.kv=bf16: the sequences' keys and values stored as bf16
+    var kv = KvCache.Format.parse(System.getProperty("llmbench.kv"));
+    try (Gpt2Model m = Gpt2Model.load(model, null, 2, 4, 16, 0, Gpt2Weights.Precision.AUTO, kv)) {
       Gpt2Engine e = m.engine();
       Gpt2Config c = e.config();
       Gpt2Weights w = e.weights();
@@ -34,14 +36,16 @@ final class StepBench {
       KvCache[] caches = new KvCache[17];
       int[][] tokens = new int[17][];
       for (int s = 0; s < 17; s++) {
-        caches[s] = new KvCache(c, position + 256);
+        caches[s] = e.newCache(position + 256);
         tokens[s] = new int[256];
         for (int i = 0; i < 256; i++) {
           tokens[s][i] = r.nextInt(50000);
         }
-        for (float[] k : caches[s].keys) {
-          for (int i = 0; i < k.length; i++) {
-            k[i] = (float) r.nextGaussian() * 0.1f;
+        for (int l = 0; l < c.layers(); l++) {
+          for (int j = 0; j < d; j++) {
+            for (int p = 0; p < caches[s].capacity; p++) {
+              caches[s].putKey(l, j, p, (float) r.nextGaussian() * 0.1f);
+            }
           }
         }
       }
