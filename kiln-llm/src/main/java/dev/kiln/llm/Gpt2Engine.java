@@ -1,6 +1,7 @@
 package dev.kiln.llm;
 
 import dev.kiln.core.error.KilnException;
+import java.util.Arrays;
 
 /**
  * GPT-2's forward pass over a batch of sequences, each with its own {@link KvCache}. A step takes
@@ -195,6 +196,17 @@ final class Gpt2Engine {
    * (logitRow[s])}. Rows of all segments are stacked in order; the caches must be distinct.
    */
   void step(
+      int segments, KvCache[] caches, int[][] tokens, int[] from, int[] counts, int[] logitRow) {
+    try {
+      runStep(segments, caches, tokens, from, counts, logitRow);
+    } finally {
+      // no cache stays reachable from here once its sequence is gone: a pooled cache the
+      // scheduler drops to make room must be garbage before the new one is allocated
+      Arrays.fill(rowCache, null);
+    }
+  }
+
+  private void runStep(
       int segments, KvCache[] caches, int[][] tokens, int[] from, int[] counts, int[] logitRow) {
     int d = c.embedding();
     int rows = 0;

@@ -208,6 +208,23 @@ class SchedulerTest {
     }
   }
 
+  @Test
+  void step_afterItReturns_engineHoldsNoReferenceToTheCaches() throws InterruptedException {
+    // The scheduler drops a pooled cache to make room for a larger one; if the engine still held
+    // it, the new allocation could run a small heap out of memory (every request then failed).
+    Gpt2Engine engine = model.engine();
+    int[][] p = {prompts.get(0)};
+    KvCache cache = engine.newCache(model.config().positions());
+    engine.step(1, new KvCache[] {cache}, p, new int[1], new int[] {p[0].length}, new int[] {0});
+    var ref = new java.lang.ref.WeakReference<>(cache);
+    cache = null;
+    for (int i = 0; i < 50 && ref.get() != null; i++) {
+      System.gc();
+      Thread.sleep(10);
+    }
+    assertThat(ref.get()).isNull();
+  }
+
   private static void assertThreeTogetherEqualAlone(Gpt2Model model) {
     Gpt2Engine engine = model.engine();
     int[][] p = {prompts.get(0), prompts.get(3), prompts.get(5)};
