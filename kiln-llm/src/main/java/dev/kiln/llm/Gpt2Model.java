@@ -292,6 +292,32 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
     return scheduler.generate(start, maxTokens, settings, onToken);
   }
 
+  /**
+   * Runs one greedy generation through the scheduler and discards it, so that the JIT has compiled
+   * the prefill and decode kernels before a client's first request (llama.cpp's start-up warmup
+   * run, Triton's {@code model_warmup}): without it the first request of a GPT-2 124M server waits
+   * about a second more for its first token. The prompt is at most 128 tokens and the output 32,
+   * within half the context and the KV budget. Returns the positions it used (0 when the budget
+   * holds too few).
+   */
+  int warmUp() {
+    int granule = Scheduler.KV_GRANULE;
+    long budget = scheduler.occupancy().kvBudgetTokens() / granule * granule;
+    int total = (int) Math.min(Math.min(160, engine.config().positions() / 2), budget);
+    if (total < 2) {
+      return 0;
+    }
+    int generated = Math.max(1, total / 5);
+    int[] prompt = new int[total - generated];
+    int vocab = engine.config().vocabularySize();
+    for (int i = 0; i < prompt.length; i++) {
+      prompt[i] = (int) ((i * 7919L + 13) % vocab); // any ids will do; not <|endoftext|> alone
+    }
+    // the scheduler's sequence reserves prompt + max_tokens - 1 positions
+    generate(prompt, generated + 1, Sampler.Settings.GREEDY, new int[generated + 1]);
+    return total;
+  }
+
   /** The generated text for one prompt. */
   String complete(String prompt, int maxTokens, Sampler.Settings settings) {
     var options =

@@ -21,12 +21,16 @@ import java.nio.file.Path;
  * per sequence but at most a quarter of the heap, and at least one context or a third of the heap,
  * whichever is smaller); {@code kv-cache-dtype} (f32, the default, or bf16: how keys and values are
  * stored, see {@link KvCache.Format}; bf16 halves the bytes per position, so the same budget holds
- * twice the positions); {@code max-queue} (requests that may wait for admission, default {@value
+ * twice the positions); {@code warmup} (true, the default, or false: one short greedy generation at
+ * load, before the model is ready, so that the first request does not wait for the JIT; see {@link
+ * Gpt2Model#warmUp}); {@code max-queue} (requests that may wait for admission, default {@value
  * #DEFAULT_MAX_QUEUE}; beyond it requests are refused with OVERLOADED); {@code weights} (auto,
  * fp32, bf16 or q8_0: the matrices' format, converted at load when the file differs; see {@link
  * Gpt2Weights}). A directory may hold model.gguf instead of the Hugging Face files.
  */
 public final class LlmRuntime implements ModelRuntime {
+  private static final System.Logger LOG = System.getLogger(LlmRuntime.class.getName());
+
   /** Above ONNX's 10; as the tree runtime, a directory this specific is ours. */
   static final int CLAIM = 20;
 
@@ -37,6 +41,7 @@ public final class LlmRuntime implements ModelRuntime {
   static final String KV_CACHE_BYTES = "kv-cache-bytes";
   static final String KV_CACHE_DTYPE = "kv-cache-dtype";
   static final String WEIGHTS = "weights";
+  static final String WARMUP = "warmup";
   static final int DEFAULT_MAX_QUEUE = 64;
   static final int DEFAULT_MAX_SEQUENCES = 16;
 
@@ -66,15 +71,48 @@ public final class LlmRuntime implements ModelRuntime {
     int maxQueue = intParameter(source, MAX_QUEUE, DEFAULT_MAX_QUEUE, 0);
     int maxSequences = intParameter(source, MAX_SEQUENCES, 0, 1);
     long kvCacheBytes = kvCacheBytes(source);
-    return Gpt2Model.load(
-        dir,
-        tokenizerDir == null ? null : dir.resolve(tokenizerDir),
-        threads,
-        maxQueue,
-        maxSequences,
-        kvCacheBytes,
-        Gpt2Weights.Precision.parse(source.parameters().get(WEIGHTS)),
-        KvCache.Format.parse(source.parameters().get(KV_CACHE_DTYPE)));
+    boolean warmUp = booleanParameter(source, WARMUP, true);
+    Gpt2Model model =
+        Gpt2Model.load(
+            dir,
+            tokenizerDir == null ? null : dir.resolve(tokenizerDir),
+            threads,
+            maxQueue,
+            maxSequences,
+            kvCacheBytes,
+            Gpt2Weights.Precision.parse(source.parameters().get(WEIGHTS)),
+            KvCache.Format.parse(source.parameters().get(KV_CACHE_DTYPE)));
+    if (warmUp) {
+      try {
+        long t0 = System.nanoTime();
+        int positions = model.warmUp();
+        LOG.log(
+            System.Logger.Level.INFO,
+            "{0} v{1}: warmed up in {2} ms ({3} positions)",
+            source.model(),
+            source.version(),
+            (System.nanoTime() - t0) / 1_000_000,
+            positions);
+      } catch (RuntimeException e) {
+        model.close();
+        throw e;
+      }
+    }
+    return model;
+  }
+
+  private static boolean booleanParameter(ModelSource source, String key, boolean fallback) {
+    String t = source.parameters().get(key);
+    if (t == null) {
+      return fallback;
+    }
+    return switch (t.strip().toLowerCase(java.util.Locale.ROOT)) {
+      case "true" -> true;
+      case "false" -> false;
+      default ->
+          throw KilnException.of(
+              ErrorKind.INTERNAL, "parameter %s must be true or false, was '%s'", key, t);
+    };
   }
 
   /** {@code kv-cache-bytes}: a positive integer, optionally with a KB/MB/GB (1024-based) suffix. */

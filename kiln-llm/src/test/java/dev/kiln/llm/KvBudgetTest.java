@@ -134,6 +134,22 @@ class KvBudgetTest {
   }
 
   @Test
+  void warmUp_withinTheBudget_usesAtMostItAndFreesIt() {
+    // 100 positions: 96 after rounding down to the 16-position granule, above half the context (64)
+    assertThat(model.warmUp()).isEqualTo(64);
+    assertThat(model.occupancy().kvUsedBytes()).isZero();
+  }
+
+  @Test
+  void warmUp_budgetUnderOneGranule_runsNothing() {
+    try (Gpt2Model small =
+        Gpt2Model.load(Fixtures.tinyModelDir(), Fixtures.tokenizerDir(), 1, 1, 1, 8 * 1024)) {
+      assertThat(small.warmUp()).isZero();
+      assertThat(small.engine().logitRowsMade()).isZero();
+    }
+  }
+
+  @Test
   void defaultKvCacheBytes_bf16_aFullContextIsHalfTheBytes() {
     assertThat(Gpt2Model.defaultKvCacheBytes(GPT2, 2, 1024 * MB, KvCache.Format.BF16))
         .isEqualTo(KvCache.bytes(GPT2));

@@ -135,4 +135,33 @@ class LlmRuntimeTest {
         .hasMessageContaining("kv-cache-dtype")
         .hasMessageContaining("fp8");
   }
+
+  @Test
+  void load_byDefault_warmsUpBeforeItReturns(@TempDir Path dir) throws IOException {
+    var source = new ModelSource("tiny", 1, versionDir(dir), Map.of(), KilnConfig.defaults());
+    try (LoadedModel model = new LlmRuntime().load(source)) {
+      Gpt2Model m = (Gpt2Model) model;
+      assertThat(m.engine().logitRowsMade()).isEqualTo(1);
+      assertThat(m.occupancy().kvUsedBytes()).isZero();
+    }
+  }
+
+  @Test
+  void load_warmupFalse_runsNothing(@TempDir Path dir) throws IOException {
+    var source =
+        new ModelSource(
+            "tiny", 1, versionDir(dir), Map.of("warmup", "false"), KilnConfig.defaults());
+    try (LoadedModel model = new LlmRuntime().load(source)) {
+      assertThat(((Gpt2Model) model).engine().logitRowsMade()).isZero();
+    }
+  }
+
+  @Test
+  void load_warmupNotABoolean_failsNamingTheParameter(@TempDir Path dir) throws IOException {
+    var source =
+        new ModelSource("tiny", 1, versionDir(dir), Map.of("warmup", "yes"), KilnConfig.defaults());
+    assertThatThrownBy(() -> new LlmRuntime().load(source))
+        .isInstanceOf(KilnException.class)
+        .hasMessageContaining("warmup");
+  }
 }
