@@ -93,7 +93,8 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
       int maxQueue,
       int maxSequences,
       Gpt2Weights.Precision precision) {
-    return load(weights, tokenizerDir, threads, maxQueue, maxSequences, 0, precision);
+    return load(
+        weights, tokenizerDir, threads, maxQueue, maxSequences, 0, precision, KvCache.Format.F32);
   }
 
   static Gpt2Model load(
@@ -110,7 +111,8 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
         maxQueue,
         maxSequences,
         kvCacheBytes,
-        Gpt2Weights.Precision.AUTO);
+        Gpt2Weights.Precision.AUTO,
+        KvCache.Format.F32);
   }
 
   /**
@@ -140,30 +142,7 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
    * Loads {@code weights} (a version directory, see {@link Gpt2Files}, or a {@code .gguf} file),
    * converting the matrices to {@code precision}; {@code tokenizerDir} null means the tokenizer
    * beside the weights or in the GGUF metadata. The KV budget is {@code kvCacheBytes} (0: {@link
-   * #defaultKvCacheBytes}), its keys and values stored as fp32.
-   */
-  static Gpt2Model load(
-      Path weights,
-      Path tokenizerDir,
-      int threads,
-      int maxQueue,
-      int maxSequences,
-      long kvCacheBytes,
-      Gpt2Weights.Precision precision) {
-    return load(
-        weights,
-        tokenizerDir,
-        threads,
-        maxQueue,
-        maxSequences,
-        kvCacheBytes,
-        precision,
-        KvCache.Format.F32);
-  }
-
-  /**
-   * {@link #load(Path, Path, int, int, int, long, Gpt2Weights.Precision)}, keys and values stored
-   * in {@code kvFormat}.
+   * #defaultKvCacheBytes}), its keys and values stored in {@code kvFormat}.
    */
   static Gpt2Model load(
       Path weights,

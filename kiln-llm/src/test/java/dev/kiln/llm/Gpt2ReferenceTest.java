@@ -125,28 +125,42 @@ class Gpt2ReferenceTest {
   @ParameterizedTest
   @MethodSource("cases")
   void generate_greedy_matchesTorchContinuation(String prompt, JsonNode c) {
-    assertThat(c.path("greedy_min_top2_gap").asDouble()).isGreaterThan(10 * TOLERANCE);
+    assertGreedyContinuation(model, c, TOLERANCE);
+  }
+
+  /**
+   * {@code m}'s greedy continuation of the case's prompt through the scheduler equals the
+   * reference's, whose top-1/top-2 gaps are all wide enough for logits within {@code tolerance}.
+   */
+  static void assertGreedyContinuation(Gpt2Model m, JsonNode c, float tolerance) {
+    assertThat(c.path("greedy_min_top2_gap").asDouble()).isGreaterThan(10 * tolerance);
     int[] expected = Fixtures.ints(c.path("greedy"));
     int[] out = new int[expected.length];
-    int n =
-        model.generate(Fixtures.ints(c.path("ids")), expected.length, Sampler.Settings.GREEDY, out);
+    int n = m.generate(Fixtures.ints(c.path("ids")), expected.length, Sampler.Settings.GREEDY, out);
     assertThat(Arrays.copyOf(out, n)).containsExactly(expected);
   }
 
   @ParameterizedTest
   @MethodSource("cases")
   void decode_lastGreedyStep_logitsMatchTorch(String prompt, JsonNode c) {
-    // Prefill the prompt, then feed the first 15 greedy tokens one at a time through the cache;
-    // the logits are then those torch computed over the whole sequence without a cache.
+    assertLogits(lastGreedyStepLogits(model, c), c.path("greedy_last_step_logits"));
+  }
+
+  /**
+   * Prefills the case's prompt, then feeds all but the last of its greedy tokens one at a time
+   * through the engine's cache: the logits are then those torch computed over the whole sequence
+   * without a cache.
+   */
+  static float[] lastGreedyStepLogits(Gpt2Model m, JsonNode c) {
     int[] ids = Fixtures.ints(c.path("ids"));
     int[] greedy = Fixtures.ints(c.path("greedy"));
-    Gpt2Engine engine = engine(model);
+    Gpt2Engine engine = engine(m);
     engine.reset();
     float[] logits = engine.forward(ids, 0, ids.length);
     for (int i = 0; i < greedy.length - 1; i++) {
       logits = engine.forward(greedy, i, 1);
     }
-    assertLogits(logits, c.path("greedy_last_step_logits"));
+    return logits;
   }
 
   @Test
