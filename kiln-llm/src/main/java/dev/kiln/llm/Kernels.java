@@ -411,20 +411,7 @@ final class Kernels {
     if (s % (4 * LANES) != 0) {
       java.util.Arrays.fill(out, o, o + s, 0f);
       for (int p = 0; p < n; p++) {
-        float a = w[p] * inv;
-        int at = v0 + p * stride;
-        int i = 0;
-        if (s >= LANES) {
-          FloatVector va = FloatVector.broadcast(SPECIES, a);
-          for (int bound = SPECIES.loopBound(s); i < bound; i += LANES) {
-            kv(v, v16, at + i)
-                .fma(va, FloatVector.fromArray(SPECIES, out, o + i))
-                .intoArray(out, o + i);
-          }
-        }
-        for (; i < s; i++) {
-          out[o + i] += a * kv1(v, v16, at + i);
-        }
+        axpy(out, o, w[p] * inv, v, v16, v0 + p * stride, s);
       }
       return;
     }
@@ -467,17 +454,22 @@ final class Kernels {
 
   /** {@code y[yo..yo+n) += alpha * x[xo..xo+n)}. */
   static void axpy(float[] y, int yo, float alpha, float[] x, int xo, int n) {
+    axpy(y, yo, alpha, x, null, xo, n);
+  }
+
+  /**
+   * {@link #axpy} with x as floats in {@code x} or, when {@code x16} is not null, bfloat16 bits.
+   */
+  private static void axpy(float[] y, int yo, float alpha, float[] x, short[] x16, int xo, int n) {
     int i = 0;
     if (n >= LANES) {
       FloatVector va = FloatVector.broadcast(SPECIES, alpha);
       for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
-        FloatVector.fromArray(SPECIES, x, xo + i)
-            .fma(va, FloatVector.fromArray(SPECIES, y, yo + i))
-            .intoArray(y, yo + i);
+        kv(x, x16, xo + i).fma(va, FloatVector.fromArray(SPECIES, y, yo + i)).intoArray(y, yo + i);
       }
     }
     for (; i < n; i++) {
-      y[yo + i] += alpha * x[xo + i];
+      y[yo + i] += alpha * kv1(x, x16, xo + i);
     }
   }
 
