@@ -84,7 +84,7 @@ final class Payload {
   record Input(String name, String datatype, List<Long> innerShape, int features) {}
 
   /**
-   * Single-token words (with their leading space) in GPT-2's and most BPE vocabularies, cycled to
+   * Single-token words (with their leading space) in GPT-2's and most BPE vocabularies, drawn to
    * make a prompt of about N tokens; the server's usage.prompt_tokens reports the exact count.
    */
   private static final String[] WORDS = {
@@ -92,11 +92,16 @@ final class Payload {
     " be", " by", " on", " not", " he", " this", " are", " or", " his", " from", " at", " which"
   };
 
-  /** A prompt of {@code tokens} words, each one token in GPT-2's vocabulary. */
-  static String promptOfTokens(int tokens) {
+  /**
+   * A prompt of {@code tokens} words drawn at random, each one token in GPT-2's vocabulary: the
+   * prompts of a pool share no long prefix, so a server's prefix cache (llama-server's {@code
+   * cache_prompt}, vLLM's automatic prefix caching) cannot skip their prefill, as with vLLM's
+   * random dataset.
+   */
+  static String promptOfTokens(int tokens, SplittableRandom random) {
     StringBuilder sb = new StringBuilder(tokens * 5);
     for (int i = 0; i < tokens; i++) {
-      sb.append(WORDS[i % WORDS.length]);
+      sb.append(WORDS[random.nextInt(WORDS.length)]);
     }
     return sb.substring(1); // no leading space: "the of and ..."
   }
@@ -114,22 +119,30 @@ final class Payload {
           "body from " + cfg.body() + " (" + b.length + " bytes), " + step.batch() + " row(s)");
     }
     if (cfg.protocol() == Protocol.OPENAI) {
-      String prompt = step.inputTokens() > 0 ? promptOfTokens(step.inputTokens()) : cfg.prompt();
-      java.util.Map<String, Object> request = new java.util.LinkedHashMap<>();
-      request.put("model", cfg.model());
-      request.put("prompt", prompt);
-      request.put("max_tokens", cfg.maxTokens());
-      request.put("stream", cfg.stream());
-      if (cfg.stream()) {
-        request.put("stream_options", java.util.Map.of("include_usage", true));
+      // --input-tokens: a pool of distinct seeded prompts, sent in turn; else the one --prompt
+      SplittableRandom random = new SplittableRandom(cfg.seed());
+      List<byte[]> bodies = new ArrayList<>();
+      String prompt = cfg.prompt();
+      for (int p = 0; p < (step.inputTokens() > 0 ? POOL : 1); p++) {
+        if (step.inputTokens() > 0) {
+          prompt = promptOfTokens(step.inputTokens(), random);
+        }
+        java.util.Map<String, Object> request = new java.util.LinkedHashMap<>();
+        request.put("model", cfg.model());
+        request.put("prompt", prompt);
+        request.put("max_tokens", cfg.maxTokens());
+        request.put("stream", cfg.stream());
+        if (cfg.stream()) {
+          request.put("stream_options", java.util.Map.of("include_usage", true));
+        }
+        bodies.add(MAPPER.writeValueAsString(request).getBytes(StandardCharsets.UTF_8));
       }
-      String body = MAPPER.writeValueAsString(request);
       return new Payload(
           uri,
-          List.of(body.getBytes(StandardCharsets.UTF_8)),
+          bodies,
           1,
           (step.inputTokens() > 0
-                  ? "prompt of " + step.inputTokens() + " one-token words"
+                  ? POOL + " prompts of " + step.inputTokens() + " random one-token words"
                   : "prompt of " + prompt.length() + " chars")
               + ", max_tokens "
               + cfg.maxTokens());

@@ -61,4 +61,20 @@ class PayloadTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("BYTES");
   }
+
+  @Test
+  void promptOfTokens_seeded_exactWordCountAndNoSharedLongPrefix() {
+    var random = new java.util.SplittableRandom(42);
+    java.util.Set<String> prefixes = new java.util.HashSet<>();
+    for (int p = 0; p < Payload.POOL; p++) {
+      String prompt = Payload.promptOfTokens(128, random);
+      String[] words = prompt.split(" ");
+      assertThat(words).hasSize(128);
+      prefixes.add(String.join(" ", Arrays.copyOf(words, 6)));
+    }
+    // no two of the pool share even their first 6 tokens: a prefix cache has nothing to reuse
+    assertThat(prefixes).hasSize(Payload.POOL);
+    assertThat(Payload.promptOfTokens(8, new java.util.SplittableRandom(7)))
+        .isEqualTo(Payload.promptOfTokens(8, new java.util.SplittableRandom(7)));
+  }
 }
