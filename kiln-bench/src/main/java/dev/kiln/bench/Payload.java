@@ -24,6 +24,14 @@ import java.util.SplittableRandom;
  */
 final class Payload {
   static final int POOL = 64;
+
+  /**
+   * Distinct prompts of an {@code --input-tokens} step, each sent once until a step has sent this
+   * many: a prompt seen again could be served from a server's prompt cache (llama-server keeps
+   * gigabytes of them in RAM, {@code --cache-ram}), skipping its prefill.
+   */
+  static final int PROMPT_POOL = 4096;
+
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
   private final URI uri;
@@ -119,13 +127,19 @@ final class Payload {
           "body from " + cfg.body() + " (" + b.length + " bytes), " + step.batch() + " row(s)");
     }
     if (cfg.protocol() == Protocol.OPENAI) {
-      // --input-tokens: a pool of distinct seeded prompts, sent in turn; else the one --prompt
-      SplittableRandom random = new SplittableRandom(cfg.seed());
+      // --input-tokens: a pool of distinct seeded prompts, sent in turn, other ones in each step
+      // of a sweep; else the one --prompt
+      SplittableRandom random = new SplittableRandom(cfg.seed() * 31 + step.label().hashCode());
       List<byte[]> bodies = new ArrayList<>();
       String prompt = cfg.prompt();
-      for (int p = 0; p < (step.inputTokens() > 0 ? POOL : 1); p++) {
-        if (step.inputTokens() > 0) {
+      java.util.Set<String> drawn = new java.util.HashSet<>();
+      for (int p = 0; p < (step.inputTokens() > 0 ? PROMPT_POOL : 1); p++) {
+        // redrawn when already in the pool, as long as short prompts leave room for new ones
+        for (int attempt = 0; step.inputTokens() > 0 && attempt < 16; attempt++) {
           prompt = promptOfTokens(step.inputTokens(), random);
+          if (drawn.add(prompt)) {
+            break;
+          }
         }
         java.util.Map<String, Object> request = new java.util.LinkedHashMap<>();
         request.put("model", cfg.model());
@@ -142,7 +156,7 @@ final class Payload {
           bodies,
           1,
           (step.inputTokens() > 0
-                  ? POOL + " prompts of " + step.inputTokens() + " random one-token words"
+                  ? PROMPT_POOL + " prompts of " + step.inputTokens() + " random one-token words"
                   : "prompt of " + prompt.length() + " chars")
               + ", max_tokens "
               + cfg.maxTokens());

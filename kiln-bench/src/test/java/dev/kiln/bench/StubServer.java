@@ -41,6 +41,8 @@ final class StubServer implements AutoCloseable {
   private volatile long rssSince;
   private final java.util.concurrent.ConcurrentLinkedQueue<Integer> rowsSeen =
       new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private final java.util.concurrent.ConcurrentLinkedQueue<String> promptsSeen =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
 
   /**
    * Makes /metrics report {@code process_resident_memory_bytes} as {@code baseMb} plus {@code
@@ -52,6 +54,11 @@ final class StubServer implements AutoCloseable {
     rssBytesPerSecond = mbPerSecond * 1048576;
     rssBaseBytes = baseMb * 1048576;
     return this;
+  }
+
+  /** The prompt of each OpenAI completion request received, in order of arrival. */
+  java.util.List<String> promptsSeen() {
+    return java.util.List.copyOf(promptsSeen);
   }
 
   /** The first dimension of the shape of each v2 infer request received, in order of arrival. */
@@ -149,10 +156,11 @@ final class StubServer implements AutoCloseable {
       String req = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
       infers.incrementAndGet();
       lastBody = req.getBytes(StandardCharsets.UTF_8);
+      String prompt =
+          new com.fasterxml.jackson.databind.ObjectMapper().readTree(req).path("prompt").asText();
+      promptsSeen.add(prompt);
       if (!req.contains("\"stream\":true")) {
         // prompt "tokens": its space-separated words
-        String prompt =
-            new com.fasterxml.jackson.databind.ObjectMapper().readTree(req).path("prompt").asText();
         send(
             ex,
             "{\"choices\":[{\"text\":\"a b c\"}],\"usage\":{\"prompt_tokens\":"

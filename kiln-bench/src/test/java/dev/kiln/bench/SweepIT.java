@@ -78,6 +78,9 @@ class SweepIT extends AgainstStub {
     // the stub's usage.prompt_tokens counts the prompt's words
     assertThat(steps.get(0).path("prompt_tokens_mean").asDouble()).isEqualTo(3);
     assertThat(steps.get(1).path("prompt_tokens_mean").asDouble()).isEqualTo(12);
+    // every request its own prompt, across both steps: a prompt cache has nothing to reuse
+    var prompts = stub.promptsSeen();
+    assertThat(prompts).hasSizeGreaterThan(10).doesNotHaveDuplicates();
     assertThat(Files.readString(dir.resolve("report.html"))).contains("Throughput vs input tokens");
   }
 
