@@ -142,7 +142,8 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
    * Loads {@code weights} (a version directory, see {@link Gpt2Files}, or a {@code .gguf} file),
    * converting the matrices to {@code precision}; {@code tokenizerDir} null means the tokenizer
    * beside the weights or in the GGUF metadata. The KV budget is {@code kvCacheBytes} (0: {@link
-   * #defaultKvCacheBytes}), its keys and values stored in {@code kvFormat}.
+   * #defaultKvCacheBytes}), its keys and values stored in {@code kvFormat} (null: {@link
+   * KvCache.Format#forWeights}).
    */
   static Gpt2Model load(
       Path weights,
@@ -157,10 +158,10 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
     try {
       Gpt2Files.Loaded files = Gpt2Files.open(weights, tokenizerDir, precision, arena);
       Gpt2Config config = files.config();
+      KvCache.Format kv = kvFormat != null ? kvFormat : KvCache.Format.forWeights(files.weights());
       int sequences = maxSequences > 0 ? maxSequences : LlmRuntime.DEFAULT_MAX_SEQUENCES;
-      long kvBytes =
-          kvCacheBytes > 0 ? kvCacheBytes : defaultKvCacheBytes(config, sequences, kvFormat);
-      long perToken = KvCache.bytesPerToken(config, kvFormat);
+      long kvBytes = kvCacheBytes > 0 ? kvCacheBytes : defaultKvCacheBytes(config, sequences, kv);
+      long perToken = KvCache.bytesPerToken(config, kv);
       long kvTokens = kvBytes / perToken;
       if (kvTokens < 1) {
         throw KilnException.of(
@@ -173,7 +174,7 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
       Workers workers = new Workers(threads, "kiln-llm");
       var engine =
           new Gpt2Engine(
-              config, files.weights(), workers, Scheduler.maxRows(sequences), sequences, kvFormat);
+              config, files.weights(), workers, Scheduler.maxRows(sequences), sequences, kv);
       return new Gpt2Model(
           arena, workers, files.tokenizer(), engine, sequences, maxQueue, kvTokens);
     } catch (RuntimeException e) {

@@ -100,11 +100,14 @@ final class Gpt2Weights {
 
   /** The format of the head and block matrices, for logs and benchmarks. */
   String describe() {
-    String block =
-        switch (blocks[0].fcWeight()) {
-          case RowMatrix m -> m.format().toString();
-        };
-    return "blocks " + block + ", head " + tokenEmbedding.format();
+    return "blocks " + blockFormat() + ", head " + tokenEmbedding.format();
+  }
+
+  /** The format of the blocks' matrices. */
+  RowMatrix.Format blockFormat() {
+    return switch (blocks[0].fcWeight()) {
+      case RowMatrix m -> m.format();
+    };
   }
 
   /**

@@ -32,23 +32,33 @@ final class KvCache {
     }
 
     /**
-     * {@code f32}/{@code fp32}/{@code float32}/{@code auto} (null too), {@code bf16}/{@code
-     * bfloat16}.
+     * {@code f32}/{@code fp32}/{@code float32}, {@code bf16}/{@code bfloat16}; {@code auto} (and
+     * null) is null: {@link #forWeights}.
      */
     static Format parse(String name) {
       if (name == null) {
-        return F32;
+        return null;
       }
       return switch (name.strip().toLowerCase(Locale.ROOT)) {
-        case "auto", "f32", "fp32", "float32" -> F32;
+        case "auto" -> null;
+        case "f32", "fp32", "float32" -> F32;
         case "bf16", "bfloat16" -> BF16;
         default ->
             throw KilnException.of(
                 ErrorKind.INTERNAL,
-                "parameter %s must be f32 or bf16, was '%s'",
+                "parameter %s must be auto, f32 or bf16, was '%s'",
                 LlmRuntime.KV_CACHE_DTYPE,
                 name);
       };
+    }
+
+    /**
+     * {@code auto}: the weights' own precision, as vLLM's {@code --kv-cache-dtype auto} follows the
+     * model's dtype and llama.cpp keeps a 16-bit cache beside quantised weights: fp32 for fp32
+     * matrices, bf16 for bf16 and Q8_0 ones.
+     */
+    static Format forWeights(Gpt2Weights w) {
+      return w.blockFormat() == RowMatrix.Format.F32 ? F32 : BF16;
     }
   }
 

@@ -19,14 +19,15 @@ import java.nio.file.Path;
  * its own KV cache; default {@value #DEFAULT_MAX_SEQUENCES}); {@code kv-cache-bytes} (the KV budget
  * all running sequences share, each reserving its prompt plus max_tokens; default a full context
  * per sequence but at most a quarter of the heap, and at least one context or a third of the heap,
- * whichever is smaller); {@code kv-cache-dtype} (f32, the default, or bf16: how keys and values are
- * stored, see {@link KvCache.Format}; bf16 halves the bytes per position, so the same budget holds
- * twice the positions); {@code warmup} (true, the default, or false: one short greedy generation at
- * load, before the model is ready, so that the first request does not wait for the JIT; see {@link
- * Gpt2Model#warmUp}); {@code max-queue} (requests that may wait for admission, default {@value
- * #DEFAULT_MAX_QUEUE}; beyond it requests are refused with OVERLOADED); {@code weights} (auto,
- * fp32, bf16 or q8_0: the matrices' format, converted at load when the file differs; see {@link
- * Gpt2Weights}). A directory may hold model.gguf instead of the Hugging Face files.
+ * whichever is smaller); {@code kv-cache-dtype} (auto, the default, f32 or bf16: how keys and
+ * values are stored; auto follows the weights, see {@link KvCache.Format#forWeights}; bf16 halves
+ * the bytes per position, so the same budget holds twice the positions); {@code warmup} (true, the
+ * default, or false: one short greedy generation at load, before the model is ready, so that the
+ * first request does not wait for the JIT; see {@link Gpt2Model#warmUp}); {@code max-queue}
+ * (requests that may wait for admission, default {@value #DEFAULT_MAX_QUEUE}; beyond it requests
+ * are refused with OVERLOADED); {@code weights} (auto, fp32, bf16 or q8_0: the matrices' format,
+ * converted at load when the file differs; see {@link Gpt2Weights}). A directory may hold
+ * model.gguf instead of the Hugging Face files.
  */
 public final class LlmRuntime implements ModelRuntime {
   private static final System.Logger LOG = System.getLogger(LlmRuntime.class.getName());

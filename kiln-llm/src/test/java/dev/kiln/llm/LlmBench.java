@@ -29,7 +29,7 @@ final class LlmBench {
     boolean decodeOnly = args.length > 4 && args[4].equals("decode-only");
     long t0 = System.nanoTime();
     // -Dllmbench.kv=bf16: keys and values stored as bf16 (the model parameter kv-cache-dtype)
-    var kv = KvCache.Format.parse(System.getProperty("llmbench.kv"));
+    var kv = KvCache.Format.parse(System.getProperty("llmbench.kv", "f32"));
     try (Gpt2Model m = Gpt2Model.load(model, null, threads, 4, 1, 0, precision, kv)) {
       System.out.printf(
           "load %.0f ms, %s, %.1f MB of weights per token%n",

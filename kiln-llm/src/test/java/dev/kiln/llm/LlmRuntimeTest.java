@@ -164,4 +164,23 @@ class LlmRuntimeTest {
         .isInstanceOf(KilnException.class)
         .hasMessageContaining("warmup");
   }
+
+  @Test
+  void load_kvCacheDtypeAuto_followsTheWeights(@TempDir Path dir) throws IOException {
+    Path st = Files.createDirectories(dir.resolve("st"));
+    Path q8 = Files.createDirectories(dir.resolve("q8"));
+    Files.createSymbolicLink(
+        q8.resolve("model.gguf"), Fixtures.resource("tiny-gpt2-gguf").resolve("model-q8_0.gguf"));
+    var fp32 = new ModelSource("a", 1, versionDir(st), Map.of(), KilnConfig.defaults());
+    var quantised = new ModelSource("b", 1, q8, Map.of(), KilnConfig.defaults());
+    var bf16Weights = new ModelSource("c", 1, st, Map.of("weights", "bf16"), KilnConfig.defaults());
+    try (LoadedModel a = new LlmRuntime().load(fp32);
+        LoadedModel b = new LlmRuntime().load(quantised);
+        LoadedModel c = new LlmRuntime().load(bf16Weights)) {
+      // vLLM's auto: the model's dtype; llama.cpp: a 16-bit cache beside quantised weights
+      assertThat(((Gpt2Model) a).engine().kvFormat()).isEqualTo(KvCache.Format.F32);
+      assertThat(((Gpt2Model) b).engine().kvFormat()).isEqualTo(KvCache.Format.BF16);
+      assertThat(((Gpt2Model) c).engine().kvFormat()).isEqualTo(KvCache.Format.BF16);
+    }
+  }
 }

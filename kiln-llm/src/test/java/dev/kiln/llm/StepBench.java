@@ -26,7 +26,7 @@ final class StepBench {
       }
     }
     // -Dllmbench.kv=bf16: the sequences' keys and values stored as bf16
-    var kv = KvCache.Format.parse(System.getProperty("llmbench.kv"));
+    var kv = KvCache.Format.parse(System.getProperty("llmbench.kv", "f32"));
     try (Gpt2Model m = Gpt2Model.load(model, null, 2, 4, 16, 0, Gpt2Weights.Precision.AUTO, kv)) {
       Gpt2Engine e = m.engine();
       Gpt2Config c = e.config();
