@@ -63,6 +63,8 @@ class GgufModelTest {
 
   private static Gpt2Model safetensors;
   private static final Map<File, Gpt2Model> gguf = new EnumMap<>(File.class);
+  // the server's default for F16 and Q8_0 files (kv-cache-dtype auto): a bf16 KV cache
+  private static final Map<File, Gpt2Model> ggufBf16Kv = new EnumMap<>(File.class);
 
   @BeforeAll
   static void load() {
@@ -71,12 +73,19 @@ class GgufModelTest {
       // No tokenizer dir: the tokenizer comes from the GGUF metadata.
       gguf.put(f, Gpt2Model.load(f.path(), null, 2, 4, 2, Gpt2Weights.Precision.AUTO));
     }
+    for (File f : List.of(File.F16, File.Q8_0)) {
+      ggufBf16Kv.put(
+          f,
+          Gpt2Model.load(
+              f.path(), null, 2, 4, 2, 0, Gpt2Weights.Precision.AUTO, KvCache.Format.BF16));
+    }
   }
 
   @AfterAll
   static void close() {
     safetensors.close();
     gguf.values().forEach(Gpt2Model::close);
+    ggufBf16Kv.values().forEach(Gpt2Model::close);
   }
 
   static Stream<Arguments> cases() {
@@ -149,11 +158,25 @@ class GgufModelTest {
   @ParameterizedTest(name = "{1}")
   @MethodSource("cases")
   void ggufF32AndF16_greedyTokensEqualLlamaCpp(int i, String prompt, JsonNode c) {
+    assertGreedyEqualsLlamaCpp(gguf, List.of(File.F32, File.F16), i, c);
+  }
+
+  /** llama.cpp's own cache is f16: a 16-bit cache must still reproduce its outputs. */
+  @ParameterizedTest(name = "{1}")
+  @MethodSource("cases")
+  void ggufF16AndQ8_bf16KvCache_stillMatchLlamaCpp(int i, String prompt, JsonNode c) {
+    assertGreedyEqualsLlamaCpp(ggufBf16Kv, List.of(File.F16), i, c);
+    assertQ8EqualsLlamaCppUpToANearTie(ggufBf16Kv.get(File.Q8_0), i, c);
+    assertFirstLogProbsCloseToLlamaCpp(ggufBf16Kv, i, c);
+  }
+
+  private static void assertGreedyEqualsLlamaCpp(
+      Map<File, Gpt2Model> models, List<File> files, int i, JsonNode c) {
     JsonNode ref = Fixtures.json("tiny-gpt2-gguf/llama-cpp-reference.json").path("files");
-    for (File f : List.of(File.F32, File.F16)) {
+    for (File f : files) {
       JsonNode expected = ref.path(f.name).get(i);
       assertThat(expected.path("ids")).isEqualTo(c.path("ids"));
-      assertThat(greedy(gguf.get(f), c, 16))
+      assertThat(greedy(models.get(f), c, 16))
           .as("%s greedy", f)
           .containsExactly(Fixtures.ints(expected.path("tokens")));
     }
@@ -167,13 +190,17 @@ class GgufModelTest {
   @ParameterizedTest(name = "{1}")
   @MethodSource("cases")
   void ggufQ8_greedyTokensEqualLlamaCppUpToANearTie(int i, String prompt, JsonNode c) {
+    assertQ8EqualsLlamaCppUpToANearTie(gguf.get(File.Q8_0), i, c);
+  }
+
+  private static void assertQ8EqualsLlamaCppUpToANearTie(Gpt2Model q8, int i, JsonNode c) {
     JsonNode expected =
         Fixtures.json("tiny-gpt2-gguf/llama-cpp-reference.json")
             .path("files")
             .path(File.Q8_0.name)
             .get(i);
     int[] theirs = Fixtures.ints(expected.path("tokens"));
-    int[] ours = greedy(gguf.get(File.Q8_0), c, 16);
+    int[] ours = greedy(q8, c, 16);
     int k = 0;
     while (k < ours.length && ours[k] == theirs[k]) {
       k++;
@@ -182,7 +209,7 @@ class GgufModelTest {
       int[] ids = Fixtures.ints(c.path("ids"));
       int[] prefix = Arrays.copyOf(ids, ids.length + k);
       System.arraycopy(ours, 0, prefix, ids.length, k);
-      float[] logits = prefill(gguf.get(File.Q8_0), prefix);
+      float[] logits = prefill(q8, prefix);
       assertThat(logits[ours[k]] - logits[theirs[k]])
           .as("step %d: kiln %d vs llama.cpp %d", k, ours[k], theirs[k])
           .isBetween(0f, Q8_TIE);
@@ -194,10 +221,15 @@ class GgufModelTest {
   @ParameterizedTest(name = "{1}")
   @MethodSource("cases")
   void eachGgufFile_firstTokenLogProbsCloseToLlamaCpp(int i, String prompt, JsonNode c) {
+    assertFirstLogProbsCloseToLlamaCpp(gguf, i, c);
+  }
+
+  private static void assertFirstLogProbsCloseToLlamaCpp(
+      Map<File, Gpt2Model> models, int i, JsonNode c) {
     JsonNode ref = Fixtures.json("tiny-gpt2-gguf/llama-cpp-reference.json").path("files");
-    for (File f : File.values()) {
+    for (File f : models.keySet()) {
       JsonNode expected = ref.path(f.name).get(i);
-      float[] logits = prefill(gguf.get(f), Fixtures.ints(c.path("ids")));
+      float[] logits = prefill(models.get(f), Fixtures.ints(c.path("ids")));
       double max = Double.NEGATIVE_INFINITY;
       for (float v : logits) {
         max = Math.max(max, v);
