@@ -127,10 +127,6 @@ final class Gpt2Model implements LoadedModel, TextGenerator {
     return defaultKvCacheBytes(config, maxSequences, Runtime.getRuntime().maxMemory(), format);
   }
 
-  static long defaultKvCacheBytes(Gpt2Config config, int maxSequences, long heapBytes) {
-    return defaultKvCacheBytes(config, maxSequences, heapBytes, KvCache.Format.F32);
-  }
-
   static long defaultKvCacheBytes(
       Gpt2Config config, int maxSequences, long heapBytes, KvCache.Format format) {
     long full = KvCache.bytes(config, format);

@@ -245,16 +245,9 @@ final class Kernels {
    * Attention scores {@code sc[p] = scale * (q . k_p)} for positions {@code p < n}, with the keys
    * feature-major ({@code k[k0 + i stride + p]} is feature i of position p) and {@code q} the
    * {@code s} floats at {@code qkv[q0..]}; returns their maximum. Each score is one chain of fused
-   * multiply-adds over the features in order, whether its position is in a vector or the tail.
-   */
-  static float scores(
-      float[] qkv, int q0, float[] k, int k0, int stride, int s, int n, float scale, float[] sc) {
-    return scores(qkv, q0, k, null, k0, stride, s, n, scale, sc);
-  }
-
-  /**
-   * {@link #scores} over keys stored as floats in {@code k} or, when {@code k16} is not null, as
-   * bfloat16 bits in {@code k16}, widened as they are read (the same chains over the same values).
+   * multiply-adds over the features in order, whether its position is in a vector or the tail. The
+   * keys are floats in {@code k} or, when {@code k16} is not null, bfloat16 bits in {@code k16},
+   * widened as they are read (the same chains over the same values).
    */
   static float scores(
       float[] qkv,
@@ -386,16 +379,8 @@ final class Kernels {
    * {@code out[o + i] = sum_p (w[p] * inv) v[v0 + p stride + i]} for {@code i < s}, positions
    * {@code p < n} added in order from zero: the same chains as {@link #axpy} per position onto a
    * zeroed {@code out}, but with 4 vectors of {@code out} held in registers across the positions
-   * instead of loaded and stored for each.
-   */
-  static void weightedSum(
-      float[] out, int o, float[] w, float inv, float[] v, int v0, int stride, int n, int s) {
-    weightedSum(out, o, w, inv, v, null, v0, stride, n, s);
-  }
-
-  /**
-   * {@link #weightedSum} over values stored as floats in {@code v} or, when {@code v16} is not
-   * null, as bfloat16 bits in {@code v16}, widened as they are read.
+   * instead of loaded and stored for each. The values are floats in {@code v} or, when {@code v16}
+   * is not null, bfloat16 bits in {@code v16}, widened as they are read.
    */
   static void weightedSum(
       float[] out,
@@ -452,15 +437,11 @@ final class Kernels {
     return h == null ? f[o] : Float.intBitsToFloat(h[o] << 16);
   }
 
-  /** {@code y[yo..yo+n) += alpha * x[xo..xo+n)}. */
-  static void axpy(float[] y, int yo, float alpha, float[] x, int xo, int n) {
-    axpy(y, yo, alpha, x, null, xo, n);
-  }
-
   /**
-   * {@link #axpy} with x as floats in {@code x} or, when {@code x16} is not null, bfloat16 bits.
+   * {@code y[yo..yo+n) += alpha * x[xo..xo+n)}, x as floats in {@code x} or, when {@code x16} is
+   * not null, bfloat16 bits.
    */
-  private static void axpy(float[] y, int yo, float alpha, float[] x, short[] x16, int xo, int n) {
+  static void axpy(float[] y, int yo, float alpha, float[] x, short[] x16, int xo, int n) {
     int i = 0;
     if (n >= LANES) {
       FloatVector va = FloatVector.broadcast(SPECIES, alpha);

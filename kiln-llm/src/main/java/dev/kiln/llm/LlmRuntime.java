@@ -72,7 +72,7 @@ public final class LlmRuntime implements ModelRuntime {
     int maxQueue = intParameter(source, MAX_QUEUE, DEFAULT_MAX_QUEUE, 0);
     int maxSequences = intParameter(source, MAX_SEQUENCES, 0, 1);
     long kvCacheBytes = kvCacheBytes(source);
-    boolean warmUp = booleanParameter(source, WARMUP, true);
+    boolean warmUp = source.booleanParameter(WARMUP, true);
     Gpt2Model model =
         Gpt2Model.load(
             dir,
@@ -100,20 +100,6 @@ public final class LlmRuntime implements ModelRuntime {
       }
     }
     return model;
-  }
-
-  private static boolean booleanParameter(ModelSource source, String key, boolean fallback) {
-    String t = source.parameters().get(key);
-    if (t == null) {
-      return fallback;
-    }
-    return switch (t.strip().toLowerCase(java.util.Locale.ROOT)) {
-      case "true" -> true;
-      case "false" -> false;
-      default ->
-          throw KilnException.of(
-              ErrorKind.INTERNAL, "parameter %s must be true or false, was '%s'", key, t);
-    };
   }
 
   /** {@code kv-cache-bytes}: a positive integer, optionally with a KB/MB/GB (1024-based) suffix. */

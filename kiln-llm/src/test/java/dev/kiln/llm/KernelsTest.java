@@ -52,10 +52,10 @@ class KernelsTest {
       v[i] = r.nextFloat() - 0.5f;
     }
     float[] out = new float[s + 2];
-    Kernels.weightedSum(out, 2, w, 0.3f, v, 1, stride, n, s);
+    Kernels.weightedSum(out, 2, w, 0.3f, v, null, 1, stride, n, s);
     float[] expected = new float[s + 2];
     for (int p = 0; p < n; p++) {
-      Kernels.axpy(expected, 2, w[p] * 0.3f, v, 1 + p * stride, s);
+      Kernels.axpy(expected, 2, w[p] * 0.3f, v, null, 1 + p * stride, s);
     }
     assertThat(out).containsExactly(expected);
   }
@@ -75,7 +75,7 @@ class KernelsTest {
     }
     for (int n : new int[] {1, Kernels.LANES, 4 * Kernels.LANES + 1, stride}) {
       float[] sc = new float[stride];
-      float max = Kernels.scores(q, 0, k, 0, stride, s, n, 0.125f, sc);
+      float max = Kernels.scores(q, 0, k, null, 0, stride, s, n, 0.125f, sc);
       float expectedMax = Float.NEGATIVE_INFINITY;
       for (int p = 0; p < n; p++) {
         float a = 0f;
@@ -116,7 +116,7 @@ class KernelsTest {
     float[] out = new float[s + 2];
     Kernels.weightedSum(out, 2, w, 0.3f, null, v16, 1, stride, n, s);
     float[] expected = new float[s + 2];
-    Kernels.weightedSum(expected, 2, w, 0.3f, v, 1, stride, n, s);
+    Kernels.weightedSum(expected, 2, w, 0.3f, v, null, 1, stride, n, s);
     assertThat(out).containsExactly(expected);
   }
 
@@ -138,7 +138,7 @@ class KernelsTest {
         float[] sc = new float[stride];
         float[] expected = new float[stride];
         float max = Kernels.scores(q, 0, null, k16, 0, stride, s, n, 0.125f, sc);
-        float expectedMax = Kernels.scores(q, 0, k, 0, stride, s, n, 0.125f, expected);
+        float expectedMax = Kernels.scores(q, 0, k, null, 0, stride, s, n, 0.125f, expected);
         assertThat(sc).as("s %d, n %d", s, n).containsExactly(expected);
         assertThat(max).isEqualTo(expectedMax);
       }
@@ -182,7 +182,7 @@ class KernelsTest {
     float[] a = random(n + 2);
     float[] b = random(n + 1);
     float[] y = a.clone();
-    Kernels.axpy(y, 2, 0.5f, b, 1, n);
+    Kernels.axpy(y, 2, 0.5f, b, null, 1, n);
     for (int i = 0; i < n; i++) {
       assertThat(y[2 + i]).isCloseTo(a[2 + i] + 0.5f * b[1 + i], within(1e-6f));
     }

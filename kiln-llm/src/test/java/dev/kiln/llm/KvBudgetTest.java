@@ -88,24 +88,27 @@ class KvBudgetTest {
 
   @Test
   void defaultKvCacheBytes_largeHeap_aQuarterOfIt() {
-    assertThat(Gpt2Model.defaultKvCacheBytes(GPT2, 16, 1024 * MB)).isEqualTo(256 * MB);
+    assertThat(Gpt2Model.defaultKvCacheBytes(GPT2, 16, 1024 * MB, KvCache.Format.F32))
+        .isEqualTo(256 * MB);
   }
 
   @Test
   void defaultKvCacheBytes_heapForFewContexts_stillOneFullContext() {
-    assertThat(Gpt2Model.defaultKvCacheBytes(GPT2, 16, 256 * MB)).isEqualTo(KvCache.bytes(GPT2));
+    assertThat(Gpt2Model.defaultKvCacheBytes(GPT2, 16, 256 * MB, KvCache.Format.F32))
+        .isEqualTo(KvCache.bytes(GPT2));
   }
 
   @Test
   void defaultKvCacheBytes_heapSmallerThanThreeContexts_aThirdOfTheHeapItCanHold() {
     // one full context (75 MB) could never fit in a 64 MB heap: requests would run it out of
     // memory instead of waiting for room
-    assertThat(Gpt2Model.defaultKvCacheBytes(GPT2, 16, 64 * MB)).isEqualTo(64 * MB / 3);
+    assertThat(Gpt2Model.defaultKvCacheBytes(GPT2, 16, 64 * MB, KvCache.Format.F32))
+        .isEqualTo(64 * MB / 3);
   }
 
   @Test
   void defaultKvCacheBytes_fewSequences_aFullContextEach() {
-    assertThat(Gpt2Model.defaultKvCacheBytes(GPT2, 2, 1024 * MB))
+    assertThat(Gpt2Model.defaultKvCacheBytes(GPT2, 2, 1024 * MB, KvCache.Format.F32))
         .isEqualTo(2 * KvCache.bytes(GPT2));
   }
 

@@ -11,7 +11,6 @@ import java.io.InputStream;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Locale;
 
 /**
  * The {@code kiln-trees} backend: serves XGBoost models saved with {@code Booster.save_model} as
@@ -224,16 +223,6 @@ public final class TreeRuntime implements ModelRuntime {
   }
 
   static boolean useBestIteration(ModelSource source) {
-    String v = source.parameters().get(USE_BEST_ITERATION);
-    if (v == null) {
-      return false;
-    }
-    return switch (v.strip().toLowerCase(Locale.ROOT)) {
-      case "true" -> true;
-      case "false" -> false;
-      default ->
-          throw new IllegalArgumentException(
-              "parameter " + USE_BEST_ITERATION + " must be true or false, was '" + v + "'");
-    };
+    return source.booleanParameter(USE_BEST_ITERATION, false);
   }
 }
